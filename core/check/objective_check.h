@@ -1,0 +1,40 @@
+/*
+ * core/check/objective_check.h: a contract check for objective plugins.
+ *
+ * `baldro-host check` runs every loaded objective (or one) on a synthetic micro-batch
+ * and verifies what the host relies on, so a third-party author learns about a broken
+ * objective before it silently corrupts an unlearning run:
+ *   - create()/loss()/destroy() succeed with the declared default parameters;
+ *   - every loss and partial on a valid position is finite;
+ *   - padded positions are never read (they hold NaN) and their outputs stay exactly 0;
+ *   - two calls on the same input give bit-identical outputs;
+ *   - loss[b] (sample grain) depends only on row b, loss[b][t] (token grain) only on
+ *     position (b, t): the BalDRO core reweights rows/tokens independently;
+ *   - unless the objective declares BALDRO_OBJ_SURROGATE_GRAD, dlogp matches a central
+ *     finite difference of the loss (h = 1e-2 in log-prob units, |fd - dlogp| within
+ *     2e-3 * max(1, |dlogp|): float32 losses limit a finite difference to about that).
+ */
+#ifndef BALDRO_CORE_OBJECTIVE_CHECK_H
+#define BALDRO_CORE_OBJECTIVE_CHECK_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "plugin/registry.h"
+#include "util/error.h"
+
+typedef struct baldro_check_result {
+    int passed;            /* 1 when every check held                               */
+    int fd_checked;        /* 0 when skipped (surrogate gradient)                   */
+    int n_valid;           /* valid positions in the synthetic batch                */
+    double max_fd_error;   /* max |fd - dlogp| / max(1, |dlogp|)                    */
+    double batch_loss;     /* reduced as the host does with BalDRO off              */
+    char failure[512];     /* first failed check, one line                          */
+} baldro_check_result;
+
+/* Runs the checks. Returns BALDRO_OK when the check could run (look at res->passed),
+ * or an error when the objective could not even be created. */
+int baldro_check_objective(const baldro_object *obj, const baldro_param_value *params,
+                           uint64_t seed, baldro_check_result *res, baldro_error *err);
+
+#endif /* BALDRO_CORE_OBJECTIVE_CHECK_H */

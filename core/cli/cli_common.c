@@ -1,0 +1,94 @@
+/* core/cli/cli_common.c: plugin loading and config resolution for the commands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "util/log.h"
+
+void cli_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("baldro-host: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+baldro_loader *cli_load_plugins(baldro_cli *cli, int quiet_rejections) {
+    if (cli->loader) return cli->loader;
+    cli->loader = baldro_loader_new();
+    char **dirs = baldro_plugin_search_path(cli->plugins_opt, getenv("BALDRO_PLUGIN_PATH"));
+    for (char **d = dirs; *d; d++) LOG_DEBUG("plugin search path: %s", *d);
+    baldro_loader_load_search_path(cli->loader, dirs);
+    g_strfreev(dirs);
+    if (!quiet_rejections)
+        for (size_t i = 0; i < baldro_loader_n_rejected(cli->loader); i++) {
+            const baldro_rejection *r = baldro_loader_rejection(cli->loader, i);
+            LOG_WARN("plugin %s not loaded [%s]: %s", r->path, r->step, r->reason);
+        }
+    return cli->loader;
+}
+
+static int declare_params(baldro_config *cfg, const baldro_registry *reg, baldro_error *err) {
+    for (size_t i = 0; i < baldro_registry_count(reg); i++) {
+        const baldro_object *o = baldro_registry_at(reg, i);
+        const baldro_param_spec *p = baldro_object_params(o);
+        const char *section = o->kind == BALDRO_KIND_OBJECTIVE ? "objectives" : "metrics";
+        for (size_t k = 0; p && p[k].name; k++) {
+            int rc = baldro_config_declare_param(cfg, section, o->name, &p[k], o->plugin->name,
+                                                 err);
+            if (rc != BALDRO_OK) return rc;
+        }
+    }
+    return BALDRO_OK;
+}
+
+baldro_config *cli_resolve_config(baldro_cli *cli, const baldro_cli_config_opts *opts) {
+    baldro_error err;
+    baldro_error_clear(&err);
+    baldro_loader *ld = cli_load_plugins(cli, 0);
+    baldro_config *cfg = baldro_config_new(&err);
+    if (!cfg) goto fail;
+    if (declare_params(cfg, baldro_loader_registry(ld), &err) != BALDRO_OK) goto fail;
+    if (opts->config_path && baldro_config_load_file(cfg, opts->config_path, &err) != BALDRO_OK)
+        goto fail;
+    for (char **s = opts->sets; s && *s; s++)
+        if (baldro_config_set_override(cfg, *s, &err) != BALDRO_OK) goto fail;
+    if (baldro_config_validate(cfg, &err) != BALDRO_OK) goto fail;
+    return cfg;
+fail:
+    cli_error("%s", err.msg);
+    baldro_config_free(cfg);
+    return NULL;
+}
+
+void cli_add_config_options(GOptionContext *ctx, baldro_cli_config_opts *opts) {
+    GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opts->config_path,
+         "Experiment file (libconfig; may `inherit` shared defaults)", "FILE"},
+        {"set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &opts->sets,
+         "Override one setting, e.g. --set trainer.lr=2e-5 (repeatable, type-checked)",
+         "PATH=VALUE"},
+        G_OPTION_ENTRY_NULL};
+    /* Main entries, so `--help` shows them next to the command's own options. */
+    g_option_context_add_main_entries(ctx, entries, NULL);
+}
+
+void cli_config_opts_clear(baldro_cli_config_opts *opts) {
+    g_free(opts->config_path);
+    g_strfreev(opts->sets);
+    opts->config_path = NULL;
+    opts->sets = NULL;
+}
+
+int cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *command) {
+    GError *gerr = NULL;
+    if (!g_option_context_parse(ctx, argc, argv, &gerr)) {
+        cli_error("%s: %s (see baldro-host %s --help)", command, gerr->message, command);
+        g_error_free(gerr);
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,23 @@
+/*
+ * core/util/fsutil.h: file helpers. Every file baldro writes goes through
+ * baldro_write_file_atomic(): written to a temporary file in the same directory,
+ * flushed and fsync'ed, then rename()d over the target, so a crash or a full disk never
+ * leaves a half-written result where a complete one is expected.
+ */
+#ifndef BALDRO_CORE_FSUTIL_H
+#define BALDRO_CORE_FSUTIL_H
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+int baldro_write_file_atomic(const char *path, const void *data, size_t len, baldro_error *err);
+
+/* mkdir -p. */
+int baldro_mkdir_p(const char *path, baldro_error *err);
+
+/* Directory holding the running executable (from /proc/self/exe); g_free() it.
+ * Returns NULL if it cannot be determined. */
+char *baldro_exe_dir(void);
+
+#endif /* BALDRO_CORE_FSUTIL_H */

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# baldro-host as a user runs it: versions, help, exit codes, log levels, config errors
+# with file:line, --set overrides, the pipeline dry run and its resolved config.
+. "$(dirname "$0")/lib.sh"
+: "${BALDRO_HOST:?}" "${BALDRO_SOURCE_DIR:?}" "${BALDRO_TEST_PLUGIN_DIR:?}"
+H="$BALDRO_HOST"
+unset BALDRO_PLUGIN_PATH BALDRO_LOG
+
+expect_rc 0 "$H" --version
+contains "$OUT" "plugin ABI 1.1" "--version shows the ABI"
+contains "$OUT" "baldro-host 0." "--version shows the host version"
+expect_rc 0 "$H" --help
+contains "$OUT" "Exit status" "--help documents exit codes"
+contains "$OUT" "pipeline" "--help lists commands"
+expect_rc 2 "$H"
+expect_rc 2 "$H" frobnicate
+contains "$ERR" "unknown command 'frobnicate'" "unknown command"
+one_line "$ERR" "unknown command error"
+expect_rc 2 "$H" --no-such-option plugins
+for c in plugins config check pipeline finetune unlearn eval generate; do
+  expect_rc 0 "$H" "$c" --help
+  contains "$OUT" "$c" "$c --help"
+done
+for c in finetune unlearn eval generate; do
+  expect_rc 2 "$H" "$c" --config x.cfg
+  contains "$ERR" "not built yet" "$c says it is not built"
+  one_line "$ERR" "$c message"
+done
+
+# plugins: built-ins load from next to the executable; --plugins adds fixtures, whose
+# rejections are listed while the good ones load.
+expect_rc 0 "$H" plugins
+contains "$OUT" "objectives_basic" "built-in plugin listed"
+contains "$OUT" "grad_ascent" "built-in objective listed"
+expect_rc 0 "$H" --plugins "$BALDRO_TEST_PLUGIN_DIR" plugins
+contains "$OUT" "good_objectives" "fixture plugin listed"
+contains "$OUT" "bad_abi_major.so [abi]" "rejection listed with its step"
+contains "$OUT" "not_elf.so [dlopen]" "non-ELF file rejected at dlopen"
+expect_rc 1 "$H" --plugins "$BALDRO_TEST_PLUGIN_DIR" plugins --strict
+expect_rc 0 env BALDRO_PLUGIN_PATH="$BALDRO_TEST_PLUGIN_DIR" "$H" plugins
+contains "$OUT" "good_objectives" "BALDRO_PLUGIN_PATH is searched"
+
+# Log levels: rejections are warnings on other commands; --quiet hides them; -v and
+# BALDRO_LOG=debug show the search path.
+expect_rc 0 "$H" --plugins "$BALDRO_TEST_PLUGIN_DIR" config
+contains "$ERR" "warning: plugin" "rejections warned about"
+expect_rc 0 "$H" --quiet --plugins "$BALDRO_TEST_PLUGIN_DIR" config
+[ -z "$ERR" ] && ok || bad "--quiet still logged: $ERR"
+expect_rc 0 "$H" -v config
+contains "$ERR" "plugin search path" "--verbose logs debug lines"
+expect_rc 0 env BALDRO_LOG=debug "$H" config
+contains "$ERR" "plugin search path" "BALDRO_LOG=debug"
+expect_rc 0 env BALDRO_LOG=error "$H" --plugins "$BALDRO_TEST_PLUGIN_DIR" config
+[ -z "$ERR" ] && ok || bad "BALDRO_LOG=error still logged: $ERR"
+expect_rc 2 "$H" -v -q config
+
+# Config: file values, --set, origins, errors with file:line and the setting's path.
+cat >"$TMP/shared.cfg" <<'CFG'
+trainer: { lr = 3e-5; epochs = 5; };
+CFG
+cat >"$TMP/exp.cfg" <<'CFG'
+inherit = "shared.cfg";
+run: { name = "exp1"; output_dir = "OUTDIR"; };
+trainer: {
+  epochs = 2;
+};
+CFG
+sed -i "s|OUTDIR|$TMP/runs|" "$TMP/exp.cfg"
+expect_rc 0 "$H" config --config "$TMP/exp.cfg" --set trainer.lr=2e-5 --origins
+contains "$OUT" "lr = 2e-05" "--set wins over the file"
+contains "$OUT" "epochs = 2;" "the file wins over what it inherits"
+contains "$OUT" "from $TMP/exp.cfg:4" "origin of a file value"
+contains "$OUT" "from --set" "origin of an override"
+expect_rc 2 "$H" config --set trainer.lr=fast
+contains "$ERR" "trainer.lr" "bad --set names the setting"
+one_line "$ERR" "bad --set"
+expect_rc 2 "$H" config --set trainer.lrr=1e-5
+contains "$ERR" "trainer.lr" "unknown setting suggests the near one"
+printf 'trainer: {\n  lr = "fast";\n};\n' >"$TMP/bad_type.cfg"
+expect_rc 2 "$H" config --config "$TMP/bad_type.cfg"
+contains "$ERR" "bad_type.cfg:2" "type error gives file:line"
+contains "$ERR" "trainer.lr" "type error gives the path"
+one_line "$ERR" "type error"
+printf 'trainer: {\n  lr = 1e-5;\n  epochs = = 3;\n};\n' >"$TMP/bad_syntax.cfg"
+expect_rc 2 "$H" config --config "$TMP/bad_syntax.cfg"
+contains "$ERR" "bad_syntax.cfg:3" "syntax error gives file:line"
+printf 'baldro: { mode = "dro"; };\n' >"$TMP/bad_enum.cfg"
+expect_rc 2 "$H" config --config "$TMP/bad_enum.cfg"
+contains "$ERR" "bad_enum.cfg:1" "semantic error gives file:line"
+contains "$ERR" "baldro.mode" "semantic error gives the path"
+expect_rc 2 "$H" config --config "$TMP/missing.cfg"
+contains "$ERR" "missing.cfg" "missing file named"
+
+# Pipeline dry run: run directory, resolved config written atomically, plan printed.
+expect_rc 0 "$H" pipeline --config "$TMP/exp.cfg" --dry-run --set baldro.mode=dv
+contains "$OUT" "plan:" "plan printed"
+f="$TMP/runs/exp1/config.resolved.cfg"
+[ -f "$f" ] && ok || bad "resolved config not written"
+contains "$(cat "$f")" 'mode = "dv"' "resolved config holds the override"
+[ -z "$(find "$TMP/runs/exp1" -name '.*tmp*')" ] && ok || bad "temporary file left behind"
+# The resolved config reproduces itself.
+expect_rc 0 "$H" config --config "$f"
+cp "$TMP/out" "$TMP/again.txt"
+expect_rc 0 "$H" config --config "$TMP/exp.cfg" --set baldro.mode=dv
+[ "$OUT" = "$(cat "$TMP/again.txt")" ] && ok || bad "resolved config does not reproduce the run"
+expect_rc 2 "$H" pipeline --config "$TMP/exp.cfg"
+contains "$ERR" "not built yet" "pipeline says where it stops"
+
+# check: the built-in objectives pass the contract check.
+expect_rc 0 "$H" check
+contains "$OUT" "ok    grad_ascent" "grad_ascent passes"
+contains "$OUT" "ok    nll" "nll passes"
+expect_rc 2 "$H" check --objective nope
+# Every example experiment resolves (from the repository root, as documented).
+cd "$BALDRO_SOURCE_DIR"
+for f in examples/*.cfg; do
+  expect_rc 0 "$H" config --config "$f"
+  [ -z "$ERR" ] && ok || bad "$f: $ERR"
+done
+finish

@@ -1,0 +1,125 @@
+/* The objective contract checker must pass a correct objective and catch each kind of
+ * broken one with a message naming the rule. Objects are registered directly (no .so). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "check/objective_check.h"
+
+/* Correct: loss_b = -sum_t logp, dlogp = -1. */
+static int good(void *s, const baldro_objective_batch *in, baldro_objective_output *out,
+                char *e, size_t c) {
+    for (int b = 0; b < in->B; b++)
+        for (int t = 0; t < in->T; t++) {
+            int i = b * in->T + t;
+            if (!in->mask[i]) continue;
+            out->loss[b] -= in->logp[i];
+            out->dlogp[i] = -1.0f;
+        }
+    return BALDRO_OK;
+}
+/* Reads the padding: mask * logp turns NaN padding into NaN. */
+static int reads_padding(void *s, const baldro_objective_batch *in, baldro_objective_output *out,
+                         char *e, size_t c) {
+    for (int b = 0; b < in->B; b++)
+        for (int t = 0; t < in->T; t++) {
+            int i = b * in->T + t;
+            out->loss[b] -= (float)in->mask[i] * in->logp[i];
+            if (in->mask[i]) out->dlogp[i] = -1.0f;
+        }
+    return BALDRO_OK;
+}
+/* Gradient off by a factor of two. */
+static int wrong_grad(void *s, const baldro_objective_batch *in, baldro_objective_output *out,
+                      char *e, size_t c) {
+    good(s, in, out, e, c);
+    for (int i = 0; i < in->B * in->T; i++) out->dlogp[i] *= 2.0f;
+    return BALDRO_OK;
+}
+/* Row 0's loss also depends on row 1. */
+static int cross_row(void *s, const baldro_objective_batch *in, baldro_objective_output *out,
+                     char *e, size_t c) {
+    good(s, in, out, e, c);
+    out->loss[0] += in->logp[in->T];
+    return BALDRO_OK;
+}
+/* Different output each call. */
+static int calls;
+static int nondeterministic(void *s, const baldro_objective_batch *in,
+                            baldro_objective_output *out, char *e, size_t c) {
+    good(s, in, out, e, c);
+    out->loss[0] += (float)(calls++) * 1e-3f;
+    return BALDRO_OK;
+}
+/* Writes a gradient into padding. */
+static int writes_padding(void *s, const baldro_objective_batch *in, baldro_objective_output *out,
+                          char *e, size_t c) {
+    good(s, in, out, e, c);
+    out->dlogp[in->B * in->T - 1] = 1.0f; /* row 3 is shorter than T */
+    return BALDRO_OK;
+}
+static int fails(void *s, const baldro_objective_batch *in, baldro_objective_output *out,
+                 char *e, size_t c) {
+    return BALDRO_FAIL(e, c, BALDRO_EINVAL, "refusing on purpose");
+}
+
+typedef int (*loss_fn)(void *, const baldro_objective_batch *, baldro_objective_output *, char *,
+                       size_t);
+
+static baldro_check_result run(loss_fn fn, uint32_t flags) {
+    baldro_objective_vtable vt = {BALDRO_VTABLE_HEADER(baldro_objective_vtable), .name = "t",
+                                  .grain = BALDRO_GRAIN_SAMPLE, .flags = flags, .loss = fn};
+    baldro_registry *reg = baldro_registry_new();
+    baldro_error err;
+    cr_assert_eq(baldro_registry_add(reg, BALDRO_KIND_OBJECTIVE, &vt, NULL, &err), BALDRO_OK);
+    baldro_check_result res;
+    cr_assert_eq(baldro_check_objective(baldro_registry_find(reg, BALDRO_KIND_OBJECTIVE, "t"),
+                                        NULL, 7, &res, &err), BALDRO_OK);
+    baldro_registry_free(reg);
+    return res;
+}
+
+Test(objective_check, passes_a_correct_objective) {
+    baldro_check_result r = run(good, 0);
+    cr_assert(r.passed, "%s", r.failure);
+    cr_assert(r.fd_checked);
+    cr_assert_eq(r.n_valid, 18);
+    cr_assert_lt(r.max_fd_error, 1e-4);
+    cr_assert_lt(r.batch_loss, 0.0 + 100.0);
+    cr_assert_gt(r.batch_loss, 0.0); /* -sum of negative log-probs */
+}
+Test(objective_check, catches_reading_padding) {
+    baldro_check_result r = run(reads_padding, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "padding"), "%s", r.failure);
+}
+Test(objective_check, catches_wrong_gradient) {
+    baldro_check_result r = run(wrong_grad, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "finite difference"), "%s", r.failure);
+}
+Test(objective_check, surrogate_gradient_skips_finite_differences) {
+    baldro_check_result r = run(wrong_grad, BALDRO_OBJ_SURROGATE_GRAD);
+    cr_assert(r.passed, "%s", r.failure);
+    cr_assert_not(r.fd_checked);
+}
+Test(objective_check, catches_cross_row_dependency) {
+    baldro_check_result r = run(cross_row, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "changed loss[0]"), "%s", r.failure);
+}
+Test(objective_check, catches_nondeterminism) {
+    baldro_check_result r = run(nondeterministic, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "different outputs"), "%s", r.failure);
+}
+Test(objective_check, catches_writes_to_padding) {
+    baldro_check_result r = run(writes_padding, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "padded position"), "%s", r.failure);
+}
+Test(objective_check, reports_plugin_failure) {
+    baldro_check_result r = run(fails, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "refusing on purpose"), "%s", r.failure);
+}
