@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # baldro-host as a user runs it: versions, help, exit codes, log levels, config errors
 # with file:line, --set overrides, the pipeline dry run and its resolved config.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 : "${BALDRO_HOST:?}" "${BALDRO_SOURCE_DIR:?}" "${BALDRO_TEST_PLUGIN_DIR:?}"
 H="$BALDRO_HOST"
 unset BALDRO_PLUGIN_PATH BALDRO_LOG

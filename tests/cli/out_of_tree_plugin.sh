@@ -2,7 +2,7 @@
 # The example plugin in examples/toy_objective is built against the *installed* SDK,
 # found through pkg-config alone (and once more through CMake's find_package), and the
 # already-built host loads it and runs it. The host binary must not change.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 : "${BALDRO_HOST:?}" "${BALDRO_SOURCE_DIR:?}" "${BALDRO_BINARY_DIR:?}"
 
 host_sum_before=$(sha256sum "$BALDRO_HOST" | cut -d' ' -f1)

@@ -1,4 +1,4 @@
-# tests/cli/lib.sh: tiny assertion helpers for the shell-level tests (sourced).
+# tests/cli/lib.bash: tiny assertion helpers for the shell-level tests (sourced).
 set -u
 FAILS=0
 PASSES=0
