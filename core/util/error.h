@@ -27,7 +27,8 @@ void baldro_error_clear(baldro_error *err);
  * Safe on NULL (the message is dropped, the code still returned). */
 int baldro_error_set(baldro_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int baldro_error_setv(baldro_error *err, int code, const char *fmt, va_list ap);
+int baldro_error_setv(baldro_error *err, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Short name of a status code ("EINVAL"). */
 const char *baldro_status_name(int code);

@@ -20,7 +20,8 @@ int baldro_log_parse_level(const char *s, baldro_log_level *out);
 
 void baldro_log(baldro_log_level level, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void baldro_logv(baldro_log_level level, const char *tag, const char *fmt, va_list ap);
+void baldro_logv(baldro_log_level level, const char *tag, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #define LOG_ERROR(...) baldro_log(BALDRO_LOG_ERROR, NULL, __VA_ARGS__)
 #define LOG_WARN(...) baldro_log(BALDRO_LOG_WARN, NULL, __VA_ARGS__)
