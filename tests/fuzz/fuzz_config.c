@@ -5,7 +5,8 @@
  *   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DBALDRO_FUZZ=ON -DBALDRO_CUDA=OFF
  *   cmake --build build-fuzz --target fuzz_config
  *   LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp \
- *     build-fuzz/bin/fuzz_config -max_total_time=60 tests/fuzz/corpus_config
+ *     build-fuzz/bin/fuzz_config -max_total_time=60 tests/fuzz/corpus_config \
+ *     tests/fixtures/config examples   # seeds read in place; new inputs go to the first dir
  * (lsan.supp silences a leak inside libconfig 1.5 itself on some syntax errors.)
  */
 #include <glib.h>
