@@ -3,7 +3,7 @@
 # Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config libglib2.0-dev libconfig-dev
-      libjson-glib-dev libcriterion-dev)
+      libjson-glib-dev libcriterion-dev libopenblas-openmp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

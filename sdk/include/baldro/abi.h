@@ -26,9 +26,11 @@ extern "C" {
 
 /* ABI history:
  *   1.0  plugin info, host API, model / objective / metric vtables.
- *   1.1  `aliases` at the end of the model, objective and metric vtables. */
+ *   1.1  `aliases` at the end of the model, objective and metric vtables.
+ *   1.2  ops.h and tensor.h; the model vtable gains describe, params, gen_prefill and
+ *        gen_decode; model create args gain the backend, limits and init_std. */
 #define BALDRO_ABI_MAJOR 1
-#define BALDRO_ABI_MINOR 1
+#define BALDRO_ABI_MINOR 2
 
 /* Status codes returned by every host API call and every plugin callback. */
 typedef enum baldro_status {
