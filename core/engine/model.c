@@ -5,6 +5,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "io/json_strict.h"
+
 struct baldro_model {
     const baldro_object *obj; /* registry entry (host copy of the vtable)            */
     const baldro_model_vtable *vt;
@@ -56,6 +58,12 @@ int baldro_model_open(const baldro_registry *reg, const baldro_ops *ops, baldro_
     *out = NULL;
     const char *src = a->source ? a->source : "config.json";
     const baldro_object *obj = NULL;
+    /* The plugin parses config.json with json-glib; the strict gate runs first so that
+     * duplicate keys, >64-bit integers or deep nesting never reach it. */
+    if (!a->hf_config_json)
+        return baldro_error_set(err, BALDRO_EINVAL, "%s: no config text", src);
+    int jrc = baldro_json_check(a->hf_config_json, strlen(a->hf_config_json), src, "config", err);
+    if (jrc) return jrc;
     if (a->arch) {
         obj = baldro_registry_find(reg, BALDRO_KIND_MODEL, a->arch);
         if (!obj)

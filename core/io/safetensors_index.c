@@ -108,7 +108,7 @@ static int st_open_index_json(const char *idx, baldro_st_set **out, baldro_error
         g_error_free(gerr);
         return rc;
     }
-    JsonNode *root = baldro_st_json_parse(text, len, idx, "index", err);
+    JsonNode *root = baldro_json_parse(text, len, idx, "index", err);
     g_free(text);
     if (!root) return err ? err->code : BALDRO_EINVAL;
 

@@ -8,26 +8,7 @@
 #include <json-glib/json-glib.h>
 #include <stddef.h>
 
+#include "io/json_strict.h"
 #include "util/error.h"
-
-/* Nesting deeper than this is rejected before json-glib (which recurses) sees the text. A
- * safetensors header needs 3 levels, an index 2 or 3. */
-#define BALDRO_ST_JSON_MAX_DEPTH 32
-
-/* Strict RFC 8259 check of `text` (len bytes, UTF-8 validated here too) plus what json-glib
- * does not check: duplicate keys in any object (json-glib keeps the last silently), integer
- * literals outside int64 (json-glib wraps them), "\u0000" in strings (our names are C
- * strings), nesting deeper than BALDRO_ST_JSON_MAX_DEPTH. On failure returns BALDRO_EINVAL
- * with "<file>: <what>: <reason>". */
-int baldro_st_json_check(const char *text, size_t len, const char *file, const char *what,
-                         baldro_error *err);
-
-/* baldro_st_json_check(), then json-glib; returns the root node (json_node_unref() it) or
- * NULL with err set. */
-JsonNode *baldro_st_json_parse(const char *text, size_t len, const char *file,
-                               const char *what, baldro_error *err);
-
-/* A JSON integer node as int64; 0 on success, -1 if the node is not an integer. */
-int baldro_st_json_int(JsonNode *node, int64_t *out);
 
 #endif /* BALDRO_CORE_IO_SAFETENSORS_INTERNAL_H */

@@ -110,7 +110,7 @@ static int st_parse_entry(const char *file, const char *name, JsonNode *node, si
     uint64_t numel = 1;
     for (guint i = 0; i < ndim; i++) {
         int64_t d;
-        if (baldro_st_json_int(json_array_get_element(sa, i), &d) != 0 || d < 0)
+        if (baldro_json_int(json_array_get_element(sa, i), &d) != 0 || d < 0)
             return baldro_error_set(err, BALDRO_EINVAL,
                                     "%s: tensor '%s': shape: dimension %u is not a non-negative "
                                     "integer",
@@ -132,8 +132,8 @@ static int st_parse_entry(const char *file, const char *name, JsonNode *node, si
                                 name);
     int64_t b, e;
     if (!JSON_NODE_HOLDS_ARRAY(on) || json_array_get_length(json_node_get_array(on)) != 2 ||
-        baldro_st_json_int(json_array_get_element(json_node_get_array(on), 0), &b) != 0 ||
-        baldro_st_json_int(json_array_get_element(json_node_get_array(on), 1), &e) != 0 || b < 0 ||
+        baldro_json_int(json_array_get_element(json_node_get_array(on), 0), &b) != 0 ||
+        baldro_json_int(json_array_get_element(json_node_get_array(on), 1), &e) != 0 || b < 0 ||
         e < 0)
         return baldro_error_set(err, BALDRO_EINVAL,
                                 "%s: tensor '%s': data_offsets: not an array of two non-negative "
@@ -210,7 +210,7 @@ static int st_parse(baldro_st_file *f, const unsigned char *buf, size_t len, bal
     f->data = buf + 8 + hlen;
     f->data_len = len - 8 - (size_t)hlen;
 
-    JsonNode *root = baldro_st_json_parse((const char *)buf + 8, (size_t)hlen, f->path, "header", err);
+    JsonNode *root = baldro_json_parse((const char *)buf + 8, (size_t)hlen, f->path, "header", err);
     if (!root) return err ? err->code : BALDRO_EINVAL;
     int rc = BALDRO_OK;
     GList *members = NULL;

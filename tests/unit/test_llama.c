@@ -263,7 +263,16 @@ Test(llama, config_errors_name_the_field, .init = setup, .fini = teardown) {
                         "\"max_position_embeddings\": 2}",
                         "max_position_embeddings=2");
     expect_config_error("[1, 2]", "top level must be an object");
-    expect_config_error("{\"model_type\": \"llama\", ", "not valid JSON");
+    expect_config_error("{\"model_type\": \"llama\", ", "test config: config:");
+    /* What json-glib alone would accept: the strict gate refuses it first. */
+    expect_config_error("{\"model_type\": \"llama\", " BASE "\"num_attention_heads\": 2, "
+                        "\"hidden_size\": 16}", "duplicate");
+    expect_config_error("{\"model_type\": \"llama\", " BASE "\"num_attention_heads\": "
+                        "123456789012345678901234567890}", "test config: config:");
+    GString *deep = g_string_new("{\"a\": ");
+    for (int i = 0; i < 100000; i++) g_string_append_c(deep, '[');
+    expect_config_error(deep->str, "test config: config:");
+    g_string_free(deep, TRUE);
 }
 
 Test(llama, bad_batches_are_refused, .init = setup, .fini = teardown) {

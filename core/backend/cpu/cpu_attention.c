@@ -24,20 +24,27 @@
 
 /* Floats of scratch one worker needs: scores and their gradient, [bq, S] each, rounded
  * to a 64-byte line so the slots of different threads never share one. */
-static int64_t cpu_att_slot_floats(int64_t Tq, int64_t S) {
-    int64_t bq = Tq < CPU_ATT_BQ ? Tq : CPU_ATT_BQ;
-    return (2 * bq * S + 15) / 16 * 16;
+static int64_t cpu_att_slot_floats(int64_t Tq, int64_t S, int64_t D) {
+    int64_t bq = Tq < CPU_ATT_BQ ? Tq : CPU_ATT_BQ, f = 2 * bq * S;
+    if (D <= CPU_ATT_SMALL_D) {
+        /* The sgemm-free kernels (small head dims) need whole transposed heads. */
+        int64_t fs = cpu_att_small_fwd_floats(S, D), bs = cpu_att_small_bwd_floats(S, D);
+        f = f > fs ? f : fs;
+        f = f > bs ? f : bs;
+    }
+    return (f + 15) / 16 * 16;
 }
 
 size_t cpu_attention_workspace(baldro_backend *be, int64_t B, int64_t Tq, int64_t S, int64_t Hq,
                                int64_t Hkv, int64_t D) {
     if (!be || B < 0 || Tq < 0 || S < 0 || Hq < 0 || Hkv < 0 || D < 0) return 0;
-    return (size_t)be->threads * (size_t)cpu_att_slot_floats(Tq, S) * sizeof(float);
+    return (size_t)be->threads * (size_t)cpu_att_slot_floats(Tq, S, D) * sizeof(float);
 }
 
 /* Row of scores [0, lim) -> softmax probabilities in place; [lim, nk) -> 0 (the keys
- * after the query's position). Returns the log-sum-exp; sums in double. */
-CPU_HOT static double cpu_att_softmax_row(float *restrict row, int64_t lim, int64_t nk) {
+ * after the query's position). Returns the log-sum-exp; sums in double.
+ * (Declared in cpu_internal.h: the small-head kernels use it too.) */
+CPU_HOT double cpu_att_softmax_row(float *restrict row, int64_t lim, int64_t nk) {
     float mx8[8];
     for (int l = 0; l < 8; l++) mx8[l] = -INFINITY;
     int64_t j = 0;
@@ -147,10 +154,20 @@ int cpu_attention_fwd(baldro_backend *be, baldro_tensor *out, baldro_tensor *lse
 
     const int64_t bq = Tq < CPU_ATT_BQ ? Tq : CPU_ATT_BQ;
     const int64_t nblk = bq ? (Tq + bq - 1) / bq : 0, items = B * Hq * nblk;
-    const int64_t ldq = Hq * D, ldk = Hkv * D, slot = cpu_att_slot_floats(Tq, S);
+    const int64_t ldq = Hq * D, ldk = Hkv * D, slot = cpu_att_slot_floats(Tq, S, D);
     const float *qp = q->data, *kp = k->data, *vp = v->data;
     float *outp = out->data, *lsep = lse ? lse->data : NULL, *ws = workspace->data;
     int par = B * Hq * Tq * S * D > CPU_ATT_PAR_MIN && items > 1 && be->threads > 1;
+    if (D <= CPU_ATT_SMALL_D) {
+        cpu_att_small sa = {.q = qp, .k = kp, .v = vp, .out = outp, .lse = lsep, .pos0 = p0,
+                            .Tq = Tq, .S = S, .Hq = Hq, .Hkv = Hkv, .D = D, .scale = scale};
+        int par_s = par && B * Hq > 1;
+#pragma omp parallel for num_threads(be->threads) if (par_s) schedule(dynamic, 1)
+        for (int64_t it = 0; it < B * Hq; it++)
+            cpu_att_small_fwd_item(&sa, it / Hq, it % Hq,
+                                   ws + (int64_t)omp_get_thread_num() * slot);
+        return BALDRO_OK;
+    }
     /* Every (row, head, query block) is independent; causal blocks differ in cost, so
      * they are handed out dynamically. sgemm runs single-threaded inside the team. */
 #pragma omp parallel for num_threads(be->threads) if (par) schedule(dynamic, 1)
@@ -261,8 +278,20 @@ int cpu_attention_bwd(baldro_backend *be, baldro_tensor *dq, baldro_tensor *dk, 
                      .D = D,
                      .bq = T < CPU_ATT_BQ ? T : CPU_ATT_BQ,
                      .scale = scale};
-    const int64_t units = B * Hkv, slot = cpu_att_slot_floats(T, T);
+    const int64_t units = B * Hkv, slot = cpu_att_slot_floats(T, T, D);
     float *ws = workspace->data;
+    if (D <= CPU_ATT_SMALL_D) {
+        cpu_att_small sa = {.q = q->data, .k = k->data, .v = v->data, .o = out->data,
+                            .dout = dout->data, .lse_in = lse->data, .dq = dq->data,
+                            .dk = dk->data, .dv = dv->data, .Tq = T, .S = T, .Hq = Hq,
+                            .Hkv = Hkv, .D = D, .scale = scale};
+        int par_s = units > 1 && be->threads > 1 && B * Hq * T * T * D > CPU_ATT_PAR_MIN;
+#pragma omp parallel for num_threads(be->threads) if (par_s) schedule(dynamic, 1)
+        for (int64_t u = 0; u < units; u++)
+            cpu_att_small_bwd_unit(&sa, u / Hkv, u % Hkv,
+                                   ws + (int64_t)omp_get_thread_num() * slot);
+        return BALDRO_OK;
+    }
     /* Units own disjoint dk/dv (and dq) slices, so they run in parallel without races.
      * With fewer units than threads, the units go one by one and sgemm uses the
      * threads instead. */

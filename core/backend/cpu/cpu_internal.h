@@ -147,4 +147,37 @@ int cpu_argmax(baldro_backend *be, baldro_tensor *ids, const baldro_tensor *logi
 int cpu_adamw(baldro_backend *be, baldro_tensor *param, const baldro_tensor *grad, baldro_tensor *m,
               baldro_tensor *v, const baldro_adamw_args *a);
 
+
+/* ---- attention helpers shared by cpu_attention.c and cpu_attention_small.c ---- */
+
+/* Head dims up to this use the sgemm-free kernels of cpu_attention_small.c. */
+#define CPU_ATT_SMALL_D 32
+
+/* Row of scores [0, lim) -> softmax probabilities in place, [lim, nk) -> 0; returns
+ * the log-sum-exp (sums in double). */
+double cpu_att_softmax_row(float *row, int64_t lim, int64_t nk);
+
+typedef struct cpu_att_small {
+    const float *q, *k, *v;   /* q [B,Tq,Hq,D]; k, v [B,S,Hkv,D]                      */
+    const float *o, *dout;    /* backward: out and d out [B,T,Hq,D]                   */
+    const float *lse_in;      /* backward: [B,Hq,T]                                   */
+    float *out, *lse;         /* forward outputs; lse may be NULL                     */
+    float *dq, *dk, *dv;      /* backward outputs                                     */
+    const int32_t *pos0;      /* forward: [B] or NULL                                 */
+    int64_t Tq, S, Hq, Hkv, D;
+    float scale;
+} cpu_att_small;
+
+/* Scratch floats per worker. */
+static inline int64_t cpu_att_small_fwd_floats(int64_t S, int64_t D) {
+    return (2 * D + 1) * ((S + 7) & ~(int64_t)7);
+}
+static inline int64_t cpu_att_small_bwd_floats(int64_t T, int64_t D) {
+    return (4 * D + 2) * ((T + 7) & ~(int64_t)7);
+}
+/* Forward of query head h of row b, all its queries; backward of kv head kvh of row b
+ * (the G query heads that read it). */
+void cpu_att_small_fwd_item(const cpu_att_small *a, int64_t b, int64_t h, float *ws);
+void cpu_att_small_bwd_unit(const cpu_att_small *a, int64_t b, int64_t kvh, float *ws);
+
 #endif /* BALDRO_CPU_INTERNAL_H */

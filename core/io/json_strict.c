@@ -1,5 +1,5 @@
 /*
- * core/io/safetensors_json.c: the strict JSON gate in front of json-glib.
+ * core/io/json_strict.c: the strict JSON gate in front of json-glib (json_strict.h).
  *
  * json-glib 1.6 is lenient where a checkpoint reader must not be: it accepts single-quoted
  * strings and hex numbers, wraps integers beyond int64, keeps the last of duplicate keys
@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/safetensors_internal.h"
+#include "io/json_strict.h"
 
 typedef struct {
     bool is_object;
@@ -26,7 +26,7 @@ typedef struct {
     size_t len, pos;
     const char *file, *what;
     baldro_error *err;
-    st_json_frame stack[BALDRO_ST_JSON_MAX_DEPTH];
+    st_json_frame stack[BALDRO_JSON_MAX_DEPTH];
     int depth;
 } st_json_ck;
 
@@ -230,8 +230,8 @@ static int st_json_member_name(st_json_ck *ck) {
 }
 
 static int st_json_push(st_json_ck *ck, bool is_object) {
-    if (ck->depth >= BALDRO_ST_JSON_MAX_DEPTH)
-        return st_json_fail(ck, "nested deeper than %d levels", BALDRO_ST_JSON_MAX_DEPTH);
+    if (ck->depth >= BALDRO_JSON_MAX_DEPTH)
+        return st_json_fail(ck, "nested deeper than %d levels", BALDRO_JSON_MAX_DEPTH);
     st_json_frame *fr = &ck->stack[ck->depth++];
     fr->is_object = is_object;
     fr->key = NULL;
@@ -300,7 +300,7 @@ static int st_json_walk(st_json_ck *ck) {
     }
 }
 
-int baldro_st_json_check(const char *text, size_t len, const char *file, const char *what,
+int baldro_json_check(const char *text, size_t len, const char *file, const char *what,
                          baldro_error *err) {
     const char *bad = NULL;
     if (!g_utf8_validate(text, (gssize)len, &bad))
@@ -312,9 +312,9 @@ int baldro_st_json_check(const char *text, size_t len, const char *file, const c
     return rc;
 }
 
-JsonNode *baldro_st_json_parse(const char *text, size_t len, const char *file, const char *what,
+JsonNode *baldro_json_parse(const char *text, size_t len, const char *file, const char *what,
                                baldro_error *err) {
-    if (baldro_st_json_check(text, len, file, what, err) != BALDRO_OK) return NULL;
+    if (baldro_json_check(text, len, file, what, err) != BALDRO_OK) return NULL;
     JsonParser *parser = json_parser_new_immutable();
     GError *gerr = NULL;
     JsonNode *root = NULL;
@@ -331,7 +331,7 @@ JsonNode *baldro_st_json_parse(const char *text, size_t len, const char *file, c
     return root;
 }
 
-int baldro_st_json_int(JsonNode *node, int64_t *out) {
+int baldro_json_int(JsonNode *node, int64_t *out) {
     if (!node || !JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64)
         return -1;
     *out = json_node_get_int(node);
