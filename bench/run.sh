@@ -4,7 +4,7 @@
 # and writes every raw JSON line to bench/results/engine-<date>.jsonl.
 #
 #   bench/run.sh                       # tiny, small, medium on 2 threads
-#   SIZES="tiny small" THREADS=1 bench/run.sh
+#   SIZES="tiny small" THREADS=1 ROUNDS=1 bench/run.sh
 #
 # The PyTorch side runs in $ORACLE_VENV (default ~/.cache/baldro/oracle-venv, created
 # from tests/oracle/requirements.txt if missing). Training and generation run in
@@ -34,14 +34,19 @@ args_for() { # size -> common arguments
         medium) echo "--batch 4 --seq 256 --steps 3 --warmup 1 --gen-prompts 8 --gen-prompt-len 32 --gen-new 32" ;;
     esac
 }
-for s in $sizes; do
-    a=$(args_for "$s")
-    for phase in train gen; do
-        echo "bench: $s $phase (baldro)" >&2
-        "$build/bench/bench_engine" --size "$s" --threads "$threads" $a --phase $phase >> "$out"
-        echo "bench: $s $phase (pytorch)" >&2
-        "$venv/bin/python" "$root/bench/torch_engine.py" --size "$s" --threads "$threads" $a \
-            --phase $phase 2>/dev/null | tail -1 >> "$out"
+rounds=${ROUNDS:-3}
+# Rounds alternate the two sides so that both see the same machine conditions; the
+# table keeps each side's best round (shared 2-core VMs vary by 2x minute to minute).
+for r in $(seq "$rounds"); do
+    for s in $sizes; do
+        a=$(args_for "$s")
+        for phase in train gen; do
+            echo "bench: round $r/$rounds $s $phase (baldro)" >&2
+            "$build/bench/bench_engine" --size "$s" --threads "$threads" $a --phase $phase >> "$out"
+            echo "bench: round $r/$rounds $s $phase (pytorch)" >&2
+            "$venv/bin/python" "$root/bench/torch_engine.py" --size "$s" --threads "$threads" $a \
+                --phase $phase 2>/dev/null | tail -1 >> "$out"
+        done
     done
 done
 python3 "$root/bench/table.py" "$out"

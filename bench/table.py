@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Markdown table from bench/run.sh's JSON lines (standard library only)."""
+"""Markdown table from bench/run.sh's JSON lines (standard library only).
+
+Throughput is the best of the rounds for each side; memory is the last round's."""
 import json
 import sys
 
@@ -15,7 +17,15 @@ for line in open(sys.argv[1]):
     for k in ("peak_rss_mib", "planned_mib", "base_rss_mib"):
         if r.get(k) is not None:
             r[f"{phase}_{k}"] = r[k]
-    rows.setdefault(key, {}).update({k: v for k, v in r.items() if v is not None})
+    row = rows.setdefault(key, {})
+    for k, v in r.items():
+        if v is None:
+            continue
+        # Rounds run interleaved (bench/run.sh): keep each side's best throughput, so a
+        # neighbour's burst on a shared machine does not decide the ratio.
+        if k.endswith("_per_s") and row.get(k) is not None:
+            v = max(v, row[k])
+        row[k] = v
 
 def g(size, impl, k):
     return rows.get((size, impl), {}).get(k)

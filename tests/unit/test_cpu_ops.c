@@ -1000,6 +1000,10 @@ Test(cpu_ops, attention_fwd_gqa_and_mha) {
         {2, 5, 5, 3, 3, 4},      /* MHA */
         {2, 150, 150, 4, 2, 16}, /* several query blocks, threaded */
         {1, 130, 130, 4, 1, 8},  /* threaded with one kv head */
+        /* head dims above CPU_ATT_SMALL_D take the sgemm path */
+        {2, 7, 7, 4, 2, 40},
+        {2, 150, 150, 4, 2, 64},
+        {1, 70, 70, 2, 1, 33},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         att_dims a = shapes[s];
@@ -1014,9 +1018,8 @@ Test(cpu_ops, attention_fwd_gqa_and_mha) {
 /* The KV-cache form: the queries of a chunk at positions pos0[b].. attend a cache that
  * holds everything before them; the rows must equal those of the full causal pass.
  * The cache slots after each row's last position hold NaN: they must never be read. */
-Test(cpu_ops, attention_kv_cache_equals_full_pass) {
-    seed(16);
-    enum { B = 2, T = 40, Hq = 4, Hkv = 2, D = 8, S = 48, TQ = 5 };
+static void check_kv_cache(int D) {
+    enum { B = 2, T = 40, Hq = 4, Hkv = 2, S = 48, TQ = 5 };
     const float scale = 0.35f;
     att_dims full = {B, T, T, Hq, Hkv, D};
     size_t nq = (size_t)B * T * Hq * D, nk = (size_t)B * T * Hkv * D;
@@ -1109,6 +1112,13 @@ Test(cpu_ops, attention_kv_cache_equals_full_pass) {
     EXPECT_EINVAL(ops->kv_append(be, &tkc, &tkn, &tp), "kv_append", "do not fit cache.shape[1]=48");
 }
 
+/* Both attention paths: the sgemm-free one (small head dims) and sgemm (larger). */
+Test(cpu_ops, attention_kv_cache_equals_full_pass) {
+    seed(16);
+    check_kv_cache(8);
+    check_kv_cache(64);
+}
+
 typedef struct att_ctx {
     att_dims a;
     double *q, *k, *v, *dout, *out;
@@ -1181,7 +1191,9 @@ Test(cpu_ops, attention_bwd_blocks_and_threads) {
     seed(18);
     /* several query blocks; first parallel over (b, kv head), then one unit (B*Hkv = 1)
      * that runs serially with a threaded sgemm */
-    att_dims shapes[] = {{2, 150, 150, 4, 2, 16}, {1, 100, 100, 4, 1, 8}};
+    /* small head dims (sgemm-free kernels) and large ones (sgemm path) */
+    att_dims shapes[] = {{2, 150, 150, 4, 2, 16}, {1, 100, 100, 4, 1, 8}, {2, 150, 150, 4, 2, 64},
+                         {1, 70, 70, 2, 1, 40}, {1, 9, 9, 4, 2, 12}};
     for (size_t s = 0; s < 2; s++) {
         att_dims a = shapes[s];
         size_t nq = (size_t)a.B * a.Tq * a.Hq * a.D, nk = (size_t)a.B * a.S * a.Hkv * a.D;
