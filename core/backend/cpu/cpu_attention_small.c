@@ -62,6 +62,7 @@ CPU_ATT_INLINE void cpu_att_scores(float *restrict s, const float *restrict q,
                                    float scale) {
     for (int64_t j0 = 0; j0 < lim8; j0 += 8) {
         v8f acc = {0};
+#pragma GCC unroll 32
         for (int64_t d = 0; d < D; d++) acc += q[d] * V8_LD(KT + d * ld8 + j0);
         V8_ST(s + j0, acc * scale);
     }
@@ -73,6 +74,7 @@ CPU_ATT_INLINE void cpu_att_rowdots(float *restrict o, const float *restrict p,
                                     const float *restrict X, int64_t ld8, int64_t lim8,
                                     int64_t D) {
     int64_t d0 = 0;
+#pragma GCC unroll 8
     for (; d0 + 4 <= D; d0 += 4) {
         v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
         const float *x0 = X + d0 * ld8, *x1 = x0 + ld8, *x2 = x1 + ld8, *x3 = x2 + ld8;
@@ -99,6 +101,7 @@ CPU_ATT_INLINE void cpu_att_rowdots(float *restrict o, const float *restrict p,
 CPU_ATT_INLINE void cpu_att_outer_acc(float *restrict Y, const float *restrict c,
                                       const float *restrict x, int64_t ld8, int64_t lim8,
                                       int64_t D) {
+#pragma GCC unroll 32
     for (int64_t d = 0; d < D; d++) {
         float *y = Y + d * ld8;
         for (int64_t j0 = 0; j0 < lim8; j0 += 8) V8_ST(y + j0, V8_LD(y + j0) + c[d] * V8_LD(x + j0));
