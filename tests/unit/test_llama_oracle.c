@@ -9,6 +9,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/generate.h"
@@ -254,3 +255,37 @@ ORACLE_CASE(qwen3_qknorm)
 ORACLE_CASE(llama_linear_bias)
 ORACLE_CASE(qwen2_bias)
 ORACLE_CASE(mistral)
+
+/* Loading parameters checks names and shapes against the config, naming the tensor. */
+Test(oracle_load, wrong_shapes_and_names_are_refused, .init = setup, .fini = teardown) {
+    oracle_case c;
+    case_open(&c, "llama_gqa");
+    baldro_error err = {0};
+    baldro_model *m = NULL;
+    baldro_model_limits lim = {.max_batch = 1, .max_seq = 4};
+    /* Same config with a wider MLP: every mlp tensor has the wrong shape. */
+    char *wide = g_strdup(c.config);
+    char *at = strstr(wide, "\"intermediate_size\"");
+    cr_assert_not_null(at);
+    char *num = strchr(at, ':') + 1;
+    while (*num == ' ') num++;
+    long old = strtol(num, NULL, 10);
+    char *cfg = g_strdup_printf("%.*s%ld%s", (int)(num - wide), wide, old + 8,
+                                num + strspn(num, "0123456789"));
+    cr_assert_eq(engine_open_model(&env, cfg, lim, 1, 0, &m, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(baldro_model_load_st_file(m, c.params, &err), BALDRO_EINVAL);
+    cr_assert(strstr(err.msg, "mlp.gate_proj.weight' has shape"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "params.safetensors"), "names the file: %s", err.msg);
+    baldro_model_close(m);
+    /* A Qwen3 model has q_norm/k_norm the Llama checkpoint lacks. */
+    char *qwen = g_strdup(c.config);
+    char *mt = strstr(qwen, "\"llama\"");
+    cr_assert_not_null(mt);
+    char *cfg2 = g_strdup_printf("%.*s\"qwen3\"%s", (int)(mt - qwen), qwen, mt + 7);
+    cr_assert_eq(engine_open_model(&env, cfg2, lim, 1, 0, &m, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(baldro_model_load_st_file(m, c.params, &err), BALDRO_EINVAL);
+    cr_assert(strstr(err.msg, "q_norm.weight' is missing"), "%s", err.msg);
+    baldro_model_close(m);
+    g_free(wide), g_free(cfg), g_free(qwen), g_free(cfg2);
+    case_close(&c);
+}

@@ -118,7 +118,8 @@ static int parse_rope(JsonObject *root, llama_config *c, char *err, size_t cap) 
         if (!(r->high_freq_factor > r->low_freq_factor))
             return FAIL("%s.high_freq_factor=%g must exceed low_freq_factor=%g", where,
                         r->high_freq_factor, r->low_freq_factor);
-        if (get_int(s, "original_max_position_embeddings", -1, 1, 1 << 24,
+        /* transformers falls back to max_position_embeddings when it is absent. */
+        if (get_int(s, "original_max_position_embeddings", c->P, 1, 1 << 24,
                     &r->original_max_positions, err, cap))
             return FAIL("%s.original_max_position_embeddings must be a positive integer",
                         where);
