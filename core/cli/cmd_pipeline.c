@@ -17,8 +17,8 @@ typedef struct pipeline_step {
 } pipeline_step;
 
 static const pipeline_step k_steps[] = {
-    {"finetune-target", "fine-tune the target model on TOFU full", "issues #3-#5 (engine, checkpoints, trainer)"},
-    {"finetune-retain", "fine-tune the retain model on data.retain_split", "issues #3-#5"},
+    {"finetune-target", "fine-tune the target model on TOFU full", "issues #4-#5 (checkpoints and tokenizers, trainer)"},
+    {"finetune-retain", "fine-tune the retain model on data.retain_split", "issues #4-#5"},
     {"eval-retain", "evaluate the retain model (forget-quality reference)", "issue #6 (evaluation)"},
     {"unlearn", "unlearn data.forget_split with objective.forget + objective.retain + baldro", "issue #5 (unlearning)"},
     {"eval-unlearned", "evaluate the unlearned model", "issue #6"},
