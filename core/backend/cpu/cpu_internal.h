@@ -170,10 +170,10 @@ typedef struct cpu_att_small {
 
 /* Scratch floats per worker. */
 static inline int64_t cpu_att_small_fwd_floats(int64_t S, int64_t D) {
-    return (2 * D + 1) * ((S + 7) & ~(int64_t)7);
+    return (2 * D + 2) * ((S + 7) & ~(int64_t)7);
 }
 static inline int64_t cpu_att_small_bwd_floats(int64_t T, int64_t D) {
-    return (4 * D + 2) * ((T + 7) & ~(int64_t)7);
+    return (4 * D + 4) * ((T + 7) & ~(int64_t)7);
 }
 /* Forward of query head h of row b, all its queries; backward of kv head kvh of row b
  * (the G query heads that read it). */
