@@ -66,18 +66,24 @@ int baldro_model_open(const baldro_registry *reg, const baldro_ops *ops, baldro_
     if (jrc) return jrc;
     if (a->arch) {
         obj = baldro_registry_find(reg, BALDRO_KIND_MODEL, a->arch);
-        if (!obj)
-            return baldro_error_set(err, BALDRO_ENOTFOUND,
-                                    "%s: no loaded plugin provides the model architecture '%s'",
-                                    src, a->arch);
+        if (!obj) {
+            char *shown = g_strescape(a->arch, NULL);
+            baldro_error_set(err, BALDRO_ENOTFOUND,
+                             "%s: no loaded plugin provides the model architecture '%.64s'", src,
+                             shown);
+            g_free(shown);
+            return BALDRO_ENOTFOUND;
+        }
     } else {
         char *mt = config_model_type(a->hf_config_json, src, err);
         if (!mt) return err ? err->code : BALDRO_EINVAL;
         obj = find_arch(reg, mt);
         if (!obj) {
+            char *shown = g_strescape(mt, NULL); /* keep the message on one line */
             baldro_error_set(err, BALDRO_ENOTFOUND,
-                             "%s: model_type '%s' is served by no loaded model plugin "
-                             "(see `baldro-host plugins`)", src, mt);
+                             "%s: model_type '%.64s' is served by no loaded model plugin "
+                             "(see `baldro-host plugins`)", src, shown);
+            g_free(shown);
             g_free(mt);
             return BALDRO_ENOTFOUND;
         }

@@ -6,8 +6,10 @@
  * breaks the parser's promises is a bug.
  *   cmake --build build-fuzz --target fuzz_llama_config
  *   mkdir -p /tmp/cfg-corpus && build-fuzz/bin/fuzz_llama_config -max_total_time=120 \
- *     /tmp/cfg-corpus tests/fixtures/engine/llama_gqa tests/fixtures/engine/qwen3_qknorm
- * (the seed directories hold config.json files; libFuzzer reads every file in them.)
+ *     /tmp/cfg-corpus tests/fuzz/corpus_llama_config tests/fixtures/engine/llama_gqa \
+ *     tests/fixtures/engine/qwen3_qknorm tests/fixtures/engine/llama3_rope_tied
+ * (the seed directories hold config.json files; libFuzzer reads every file in them.
+ * corpus_llama_config/ keeps inputs that once broke something.)
  */
 #include <glib.h>
 #include <stdint.h>

@@ -256,6 +256,12 @@ Test(llama, config_errors_name_the_field, .init = setup, .fini = teardown) {
                         "\"hidden_act\": \"gelu\"}", "hidden_act 'gelu'");
     expect_config_error("{\"model_type\": \"llama\", " BASE "\"num_attention_heads\": 2, "
                         "\"head_dim\": 5}", "head_dim=5 must be even");
+    /* A value with a newline is escaped: the message stays on one line (found by
+     * tests/fuzz/fuzz_llama_config.c). */
+    expect_config_error("{\"model_type\": \"llama\", " BASE "\"num_attention_heads\": 2, "
+                        "\"hidden_act\": \"\\nlu\"}", "hidden_act '\\nlu'");
+    expect_config_error("{\"model_type\": \"gpt\\n2\", " BASE "\"num_attention_heads\": 2}",
+                        "model_type 'gpt\\n2'");
     expect_config_error("{\"model_type\": \"gpt2\", " BASE "\"num_attention_heads\": 2}",
                         "model_type 'gpt2' is served by no loaded model plugin");
     expect_config_error("{" BASE "\"num_attention_heads\": 2}", "'model_type' is missing");

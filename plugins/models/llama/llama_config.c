@@ -5,6 +5,7 @@
  * what transformers 5 writes (rope_parameters holding rope_type and rope_theta). Every
  * refusal names the field, so a user can fix the file.
  */
+#include <glib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -12,6 +13,15 @@
 #include "llama.h"
 
 #define FAIL(...) BALDRO_FAIL(err, cap, BALDRO_EINVAL, "config.json: " __VA_ARGS__)
+
+/* A string from the file, escaped and cut for a one-line message (a value with a
+ * newline must not break the message; found by tests/fuzz/fuzz_llama_config.c). */
+static const char *shown(const char *v, char *buf, size_t cap) {
+    char *e = g_strescape(v, NULL);
+    g_strlcpy(buf, e, cap);
+    g_free(e);
+    return buf;
+}
 
 /* Integer field: absent -> *out = def (def < 0: required). JSON null counts as absent. */
 static int get_int(JsonObject *o, const char *key, int64_t def, int64_t lo, int64_t hi,
@@ -125,8 +135,9 @@ static int parse_rope(JsonObject *root, llama_config *c, char *err, size_t cap) 
                         where);
         return BALDRO_OK;
     }
+    char b[64];
     return FAIL("%s.rope_type '%s' is not supported (supported: default, linear, llama3)",
-                where, type);
+                where, shown(type, b, sizeof b));
 }
 
 int llama_config_parse(const char *json, const char *arch_hint, llama_config *c, char *err,
@@ -158,8 +169,9 @@ int llama_config_parse(const char *json, const char *arch_hint, llama_config *c,
     else if (!strcmp(mt, "qwen2")) c->arch = LLAMA_ARCH_QWEN2;
     else if (!strcmp(mt, "qwen3")) c->arch = LLAMA_ARCH_QWEN3;
     else {
+        char b[64];
         rc = FAIL("model_type '%s' is not served by the llama plugin (llama, mistral, qwen2, "
-                  "qwen3)", mt);
+                  "qwen3)", shown(mt, b, sizeof b));
         goto out;
     }
     const int64_t big = 1 << 20;
@@ -200,7 +212,8 @@ int llama_config_parse(const char *json, const char *arch_hint, llama_config *c,
     if ((rc = get_bool(o, "tie_word_embeddings", 0, &c->tied, err, cap))) goto out;
     const char *act = get_str(o, "hidden_act");
     if (act && strcmp(act, "silu")) {
-        rc = FAIL("hidden_act '%s' is not supported (silu)", act);
+        char b[64];
+        rc = FAIL("hidden_act '%s' is not supported (silu)", shown(act, b, sizeof b));
         goto out;
     }
     int32_t mlp_bias = 0, attn_bias = 0;
