@@ -16,6 +16,7 @@ struct baldro_model {
     baldro_model_info info;
     const baldro_param *params;
     int32_t n_params;
+    char *config_json; /* the config.json text the model was created from */
     char err[1024];
 };
 
@@ -108,6 +109,7 @@ int baldro_model_open(const baldro_registry *reg, const baldro_ops *ops, baldro_
         g_free(m);
         return rc;
     }
+    m->config_json = g_strdup(a->hf_config_json);
     m->info.struct_size = sizeof m->info;
     vt->describe(m->impl, &m->info);
     vt->params(m->impl, &m->params, &m->n_params);
@@ -118,11 +120,13 @@ int baldro_model_open(const baldro_registry *reg, const baldro_ops *ops, baldro_
 void baldro_model_close(baldro_model *m) {
     if (!m) return;
     if (m->impl) m->vt->destroy(m->impl);
+    g_free(m->config_json);
     g_free(m);
 }
 
 const baldro_model_info *baldro_model_get_info(const baldro_model *m) { return &m->info; }
 const char *baldro_model_arch(const baldro_model *m) { return m->obj->name; }
+const char *baldro_model_config_json(const baldro_model *m) { return m->config_json; }
 const baldro_ops *baldro_model_ops(const baldro_model *m) { return m->ops; }
 baldro_backend *baldro_model_backend(const baldro_model *m) { return m->be; }
 

@@ -31,6 +31,8 @@ void baldro_model_close(baldro_model *m);
 
 const baldro_model_info *baldro_model_get_info(const baldro_model *m);
 const char *baldro_model_arch(const baldro_model *m);
+/* The config.json text the model was created from (written back when saving). */
+const char *baldro_model_config_json(const baldro_model *m);
 void baldro_model_params(const baldro_model *m, const baldro_param **list, int32_t *n);
 const baldro_param *baldro_model_find_param(const baldro_model *m, const char *name);
 const baldro_ops *baldro_model_ops(const baldro_model *m);

@@ -10,13 +10,35 @@ static int ignorable(const baldro_model *m, const char *name) {
     return !strcmp(name, "lm_head.weight") && !baldro_model_find_param(m, name);
 }
 
-int baldro_model_load_st_file(baldro_model *m, const baldro_st_file *f, baldro_error *err) {
-    const char *path = baldro_st_path(f);
+/* A single file or a sharded set, behind the same three calls. */
+typedef struct st_source {
+    const baldro_st_file *file;
+    const baldro_st_set *set;
+    const char *path; /* for messages */
+} st_source;
+
+static size_t src_count(const st_source *s) {
+    return s->file ? baldro_st_count(s->file) : baldro_st_set_count(s->set);
+}
+static const baldro_st_tensor *src_at(const st_source *s, size_t i) {
+    return s->file ? baldro_st_at(s->file, i) : baldro_st_set_at(s->set, i);
+}
+static const baldro_st_tensor *src_find(const st_source *s, const char *name) {
+    return s->file ? baldro_st_find(s->file, name) : baldro_st_set_find(s->set, name);
+}
+static int src_read(const st_source *s, const char *name, float *dst, size_t n,
+                    baldro_error *err) {
+    return s->file ? baldro_st_read_f32(s->file, name, dst, n, err)
+                   : baldro_st_set_read_f32(s->set, name, dst, n, err);
+}
+
+static int load_from(baldro_model *m, const st_source *src, baldro_error *err) {
+    const char *path = src->path;
     const baldro_param *p;
     int32_t n;
     baldro_model_params(m, &p, &n);
-    for (size_t i = 0; i < baldro_st_count(f); i++) {
-        const baldro_st_tensor *t = baldro_st_at(f, i);
+    for (size_t i = 0; i < src_count(src); i++) {
+        const baldro_st_tensor *t = src_at(src, i);
         if (!baldro_model_find_param(m, t->name) && !ignorable(m, t->name))
             return baldro_error_set(err, BALDRO_EINVAL,
                                     "%s: tensor '%s' is not a parameter of this %s model "
@@ -34,7 +56,7 @@ int baldro_model_load_st_file(baldro_model *m, const baldro_st_file *f, baldro_e
     baldro_backend *be = baldro_model_backend(m);
     int rc = BALDRO_OK;
     for (int32_t i = 0; i < n && rc == BALDRO_OK; i++) {
-        const baldro_st_tensor *t = baldro_st_find(f, p[i].name);
+        const baldro_st_tensor *t = src_find(src, p[i].name);
         if (!t) {
             rc = baldro_error_set(err, BALDRO_EINVAL, "%s: parameter '%s' is missing", path,
                                   p[i].name);
@@ -56,10 +78,21 @@ int baldro_model_load_st_file(baldro_model *m, const baldro_st_file *f, baldro_e
             break;
         }
         size_t k = (size_t)baldro_tensor_numel(&p[i].value);
-        if ((rc = baldro_st_read_f32(f, p[i].name, buf, k, err))) break;
+        if ((rc = src_read(src, p[i].name, buf, k, err))) break;
         if ((rc = o->upload(be, p[i].value.data, buf, k * sizeof(float))))
             rc = baldro_error_set(err, rc, "%s: %s", path, o->last_error(be));
     }
     g_free(buf);
     return rc;
+}
+
+int baldro_model_load_st_file(baldro_model *m, const baldro_st_file *f, baldro_error *err) {
+    st_source src = {.file = f, .path = baldro_st_path(f)};
+    return load_from(m, &src, err);
+}
+
+int baldro_model_load_st_set(baldro_model *m, const baldro_st_set *set, const char *path,
+                             baldro_error *err) {
+    st_source src = {.set = set, .path = path};
+    return load_from(m, &src, err);
 }

@@ -15,5 +15,8 @@
 #include "util/error.h"
 
 int baldro_model_load_st_file(baldro_model *m, const baldro_st_file *f, baldro_error *err);
+/* The same from a sharded checkpoint (baldro_st_open_index); `path` names it in messages. */
+int baldro_model_load_st_set(baldro_model *m, const baldro_st_set *set, const char *path,
+                             baldro_error *err);
 
 #endif /* BALDRO_ENGINE_MODEL_LOAD_H */

@@ -117,4 +117,18 @@ for f in examples/*.cfg; do
   expect_rc 0 "$H" config --config "$f"
   [ -z "$ERR" ] && ok || bad "$f: $ERR"
 done
+# convert: an HF directory in, an HF directory out (transformers' view of the output is
+# checked by tests/oracle/hf_oracle.py --check-convert).
+CT=$(mktemp -d)
+expect_rc 0 "$H" convert --model tests/fixtures/hf/qwen2_f16_tied_sharded --out "$CT/q" --shard-size 30000
+contains "$OUT" "wrote $CT/q (qwen2" "convert reports what it wrote"
+[ -f "$CT/q/model.safetensors.index.json" ] && [ -f "$CT/q/config.json" ] && ok || bad "convert output layout"
+expect_rc 1 "$H" convert --model tests/fixtures/hf/qwen2_f16_tied_sharded --out "$CT/q"
+contains "$ERR" "already exists" "convert refuses to overwrite by default"
+expect_rc 0 "$H" convert --model tests/fixtures/hf/qwen2_f16_tied_sharded --out "$CT/q" --overwrite
+expect_rc 1 "$H" convert --model "$CT/missing" --out "$CT/x"
+contains "$ERR" "missing/config.json" "convert names the missing file"
+[ "$(printf '%s' "$ERR" | wc -l)" -le 1 ] && ok || bad "one-line error: $ERR"
+expect_rc 2 "$H" convert --model "$CT/q"
+rm -rf "$CT"
 finish

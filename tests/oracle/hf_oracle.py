@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Hugging Face model directories for the checkpoint tests (tests/unit/test_hf_dir.c).
+
+    python tests/oracle/hf_oracle.py                      # write tests/fixtures/hf/<case>/
+    python tests/oracle/hf_oracle.py --check-convert build/bin/baldro-host
+
+The first form builds tiny models with transformers, saves them with save_pretrained (BF16
+sharded, F32 single file, F16 sharded and tied) and records tokens, targets and the
+per-token log-probs transformers computes in float32 (expected.safetensors). The C test
+loads each directory and must agree within 1e-5.
+
+The second form runs `baldro-host convert` on every case, loads baldro's output with
+transformers and checks that its logits equal those of the source directory exactly (same
+float32 weights, same computation); it records the result in convert_check.json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import torch
+import transformers
+from safetensors.torch import save_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "fixtures", "hf")
+
+CASES = {
+    "llama_bf16_sharded": (transformers.LlamaConfig, torch.bfloat16, "20KB", dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, vocab_size=97, max_position_embeddings=64,
+        rms_norm_eps=1e-5, tie_word_embeddings=False,
+        rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                      "high_freq_factor": 4.0, "original_max_position_embeddings": 16},
+        rope_theta=500000.0)),
+    "qwen3_f32_single": (transformers.Qwen3Config, torch.float32, "10MB", dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=12, vocab_size=97, max_position_embeddings=64,
+        rms_norm_eps=1e-6, tie_word_embeddings=False)),
+    "qwen2_f16_tied_sharded": (transformers.Qwen2Config, torch.float16, "16KB", dict(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=1, vocab_size=97, max_position_embeddings=64,
+        rms_norm_eps=1e-6, tie_word_embeddings=True)),
+}
+B, T = 2, 10
+
+
+def build(name):
+    cls, dtype, shard, kw = CASES[name]
+    torch.manual_seed(sum(map(ord, name)))
+    cfg = cls(**kw)
+    model = transformers.AutoModelForCausalLM.from_config(cfg, attn_implementation="eager")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.15)
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        os.remove(os.path.join(d, f))
+    model.to(dtype).save_pretrained(d, max_shard_size=shard)
+    # Reference: the saved weights, upcast to float32, as a fresh load would give.
+    ref = transformers.AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32,
+                                                            attn_implementation="eager")
+    g = torch.Generator().manual_seed(7)
+    tokens = torch.randint(0, cfg.vocab_size, (B, T), generator=g)
+    targets = torch.roll(tokens, -1, dims=1)
+    targets[:, -1] = -1
+    targets[:, :2] = -1
+    with torch.no_grad():
+        logits = ref(tokens).logits.double()
+    lp = torch.log_softmax(logits, -1)
+    logp = torch.where(targets >= 0, lp.gather(-1, targets.clamp(min=0)[..., None])[..., 0],
+                       torch.zeros((), dtype=torch.float64))
+    save_file({"tokens": tokens.to(torch.int32), "targets": targets.to(torch.int32),
+               "logp": logp.contiguous()}, os.path.join(d, "expected.safetensors"))
+    print(name, sorted(os.listdir(d)))
+
+
+def check_convert(host):
+    results = {"transformers": transformers.__version__, "torch": torch.__version__, "cases": {}}
+    for name in CASES:
+        src = os.path.join(OUT, name)
+        with tempfile.TemporaryDirectory() as tmp:
+            dst = os.path.join(tmp, "out")
+            subprocess.run([host, "convert", "--model", src, "--out", dst, "--shard-size",
+                            "30000"], check=True)
+            a = transformers.AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32)
+            b = transformers.AutoModelForCausalLM.from_pretrained(dst, dtype=torch.float32)
+            tokens = torch.arange(T).remainder(a.config.vocab_size)[None]
+            with torch.no_grad():
+                la, lb = a(tokens).logits, b(tokens).logits
+            diff = (la - lb).abs().max().item()
+            files = sorted(os.listdir(dst))
+        results["cases"][name] = {"max_abs_logit_diff": diff, "files": files}
+        print(name, "max |logit diff| =", diff, files)
+        if diff != 0.0:
+            sys.exit(f"{name}: transformers sees different logits in baldro's output")
+    with open(os.path.join(OUT, "convert_check.json"), "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check-convert", metavar="BALDRO_HOST")
+    a = ap.parse_args()
+    if a.check_convert:
+        check_convert(a.check_convert)
+    else:
+        for name in CASES:
+            build(name)
+
+
+if __name__ == "__main__":
+    main()
