@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/model_load.h"
+#include "io/json_strict.h"
 #include "io/safetensors.h"
 #include "util/fsutil.h"
 
@@ -210,4 +211,53 @@ int baldro_model_save_hf_dir(baldro_model *m, const char *dir, const baldro_save
     g_free(tmp);
     g_free(parent);
     return rc;
+}
+
+/* eos_token_id of one JSON file; 1 if the file has the field, 0 if not (or no file). */
+static int end_tokens_from(const char *path, int32_t *ids, int32_t cap, int32_t *n,
+                           baldro_error *err, int *rc) {
+    char *text = NULL;
+    gsize len = 0;
+    *rc = BALDRO_OK;
+    if (!g_file_get_contents(path, &text, &len, NULL)) return 0;
+    JsonNode *root = baldro_json_parse(text, len, path, "eos_token_id", err);
+    g_free(text);
+    if (!root) {
+        *rc = err ? err->code : BALDRO_EINVAL;
+        return 1;
+    }
+    int found = 0;
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+    JsonNode *e = o ? json_object_get_member(o, "eos_token_id") : NULL;
+    if (e && !JSON_NODE_HOLDS_NULL(e)) {
+        found = 1;
+        *n = 0;
+        JsonArray *arr = JSON_NODE_HOLDS_ARRAY(e) ? json_node_get_array(e) : NULL;
+        guint count = arr ? json_array_get_length(arr) : 1;
+        for (guint i = 0; i < count && *rc == BALDRO_OK; i++) {
+            JsonNode *v = arr ? json_array_get_element(arr, i) : e;
+            int64_t id;
+            if (baldro_json_int(v, &id) || id < 0 || id > INT32_MAX)
+                *rc = baldro_error_set(err, BALDRO_EINVAL,
+                                       "%s: eos_token_id must be a token id or a list of them",
+                                       path);
+            else if (*n < cap)
+                ids[(*n)++] = (int32_t)id;
+        }
+    }
+    json_node_unref(root);
+    return found;
+}
+
+int baldro_hf_end_tokens(const char *dir, int32_t *ids, int32_t cap, int32_t *n,
+                         baldro_error *err) {
+    *n = 0;
+    const char *files[] = {"generation_config.json", "config.json"};
+    for (int i = 0; i < 2; i++) {
+        char *p = g_build_filename(dir, files[i], NULL);
+        int rc, found = end_tokens_from(p, ids, cap, n, err, &rc);
+        g_free(p);
+        if (rc || found) return rc;
+    }
+    return BALDRO_OK;
 }

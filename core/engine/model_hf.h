@@ -13,6 +13,7 @@
 #define BALDRO_ENGINE_MODEL_HF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/model.h"
 #include "util/error.h"
@@ -29,5 +30,12 @@ typedef struct baldro_save_options {
 
 int baldro_model_save_hf_dir(baldro_model *m, const char *dir, const baldro_save_options *opt,
                              baldro_error *err);
+
+/* The end-of-generation token ids of a model directory: generation_config.json's
+ * eos_token_id (an integer or a list, as Llama-3 Instruct has), else config.json's. At most
+ * `cap` ids go to ids; *n receives how many there are. A directory naming none gives
+ * *n = 0 (generation then runs to its length limit). */
+int baldro_hf_end_tokens(const char *dir, int32_t *ids, int32_t cap, int32_t *n,
+                         baldro_error *err);
 
 #endif /* BALDRO_ENGINE_MODEL_HF_H */

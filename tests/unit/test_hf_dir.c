@@ -180,3 +180,29 @@ Test(hf_dir, bad_directories_name_the_file, .init = setup, .fini = teardown) {
     g_free(src), g_free(txt), g_free(p), g_free(q), g_free(pi), g_free(itxt), g_free(qi);
     g_free(qsrc), g_free(from), g_free(data), g_free(to);
 }
+
+Test(hf_dir, end_tokens_from_generation_config, .init = setup, .fini = teardown) {
+    int32_t ids[4], n = -1;
+    baldro_error err = {0};
+    char *src = case_dir("llama_bf16_sharded");
+    cr_assert_eq(baldro_hf_end_tokens(src, ids, 4, &n, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(ids[0], 2);
+    g_free(src);
+    /* Llama-3 Instruct style: a list in generation_config.json wins over config.json. */
+    char *g = g_build_filename(tmpdir, "generation_config.json", NULL);
+    char *c = g_build_filename(tmpdir, "config.json", NULL);
+    cr_assert(g_file_set_contents(c, "{\"eos_token_id\": 5}", -1, NULL));
+    cr_assert(g_file_set_contents(g, "{\"eos_token_id\": [128001, 128008, 128009]}", -1, NULL));
+    cr_assert_eq(baldro_hf_end_tokens(tmpdir, ids, 4, &n, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(ids[2], 128009);
+    cr_assert(g_file_set_contents(g, "{\"eos_token_id\": \"</s>\"}", -1, NULL));
+    cr_assert_eq(baldro_hf_end_tokens(tmpdir, ids, 4, &n, &err), BALDRO_EINVAL);
+    cr_assert(strstr(err.msg, "generation_config.json: eos_token_id"), "%s", err.msg);
+    g_remove(g);
+    cr_assert_eq(baldro_hf_end_tokens(tmpdir, ids, 4, &n, &err), BALDRO_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(ids[0], 5);
+    g_free(g), g_free(c);
+}
