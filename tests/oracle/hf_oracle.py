@@ -43,6 +43,35 @@ CASES = {
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=1, vocab_size=97, max_position_embeddings=64,
         rms_norm_eps=1e-6, tie_word_embeddings=True)),
+    # The study's models: each family's exact config fields (rope, eps, tying, head_dim
+    # rules, window), shrunk to a few thousand parameters. examples/models/ names them.
+    "family_llama32_1b_instruct": (transformers.LlamaConfig, torch.bfloat16, "10MB", dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=16, vocab_size=256, max_position_embeddings=131072,
+        rms_norm_eps=1e-5, tie_word_embeddings=True, rope_theta=500000.0,
+        rope_scaling={"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+                      "high_freq_factor": 4.0, "original_max_position_embeddings": 8192},
+        bos_token_id=128, eos_token_id=[129, 130, 131])),
+    "family_llama31_8b_instruct": (transformers.LlamaConfig, torch.bfloat16, "10MB", dict(
+        hidden_size=64, intermediate_size=224, num_hidden_layers=2, num_attention_heads=8,
+        num_key_value_heads=2, vocab_size=256, max_position_embeddings=131072,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, rope_theta=500000.0,
+        rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                      "high_freq_factor": 4.0, "original_max_position_embeddings": 8192})),
+    "family_qwen3_8b": (transformers.Qwen3Config, torch.bfloat16, "10MB", dict(
+        hidden_size=64, intermediate_size=192, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=32, vocab_size=256, max_position_embeddings=40960,
+        rms_norm_eps=1e-6, tie_word_embeddings=False, rope_theta=1000000.0,
+        attention_bias=False)),
+    "family_mistral_7b_instruct_v03": (transformers.MistralConfig, torch.bfloat16, "10MB", dict(
+        hidden_size=64, intermediate_size=224, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=1, head_dim=16, vocab_size=256, max_position_embeddings=32768,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, rope_theta=1000000.0,
+        sliding_window=None)),
+    "family_llama2_7b_chat": (transformers.LlamaConfig, torch.float16, "10MB", dict(
+        hidden_size=64, intermediate_size=172, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=4, vocab_size=256, max_position_embeddings=4096,
+        rms_norm_eps=1e-5, tie_word_embeddings=False, rope_theta=10000.0)),
 }
 B, T = 2, 10
 

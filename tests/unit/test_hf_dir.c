@@ -206,3 +206,27 @@ Test(hf_dir, end_tokens_from_generation_config, .init = setup, .fini = teardown)
     cr_assert_eq(ids[0], 5);
     g_free(g), g_free(c);
 }
+
+/* The study's model families (examples/models/): each family's exact config fields at tiny
+ * sizes, against transformers' log-probs for the same directory. */
+Test(hf_family, llama32_1b_instruct, .init = setup, .fini = teardown) {
+    check_against_transformers("family_llama32_1b_instruct");
+    int32_t ids[8], n;
+    baldro_error err = {0};
+    char *d = case_dir("family_llama32_1b_instruct");
+    cr_assert_eq(baldro_hf_end_tokens(d, ids, 8, &n, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(n, 3, "Llama-3 Instruct has three end tokens");
+    g_free(d);
+}
+Test(hf_family, llama31_8b_instruct, .init = setup, .fini = teardown) {
+    check_against_transformers("family_llama31_8b_instruct");
+}
+Test(hf_family, qwen3_8b, .init = setup, .fini = teardown) {
+    check_against_transformers("family_qwen3_8b");
+}
+Test(hf_family, mistral_7b_instruct_v03, .init = setup, .fini = teardown) {
+    check_against_transformers("family_mistral_7b_instruct_v03");
+}
+Test(hf_family, llama2_7b_chat, .init = setup, .fini = teardown) {
+    check_against_transformers("family_llama2_7b_chat");
+}
