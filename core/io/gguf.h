@@ -123,6 +123,10 @@ const baldro_gguf_tensor *baldro_gguf_tensor_at(const baldro_gguf_file *f, size_
 const baldro_gguf_tensor *baldro_gguf_tensor_find(const baldro_gguf_file *f, const char *name);
 int64_t baldro_gguf_tensor_numel(const baldro_gguf_tensor *t);
 
+/* A name from the file made safe for a one-line message: printable ASCII kept, other
+ * bytes as \xNN, cut (with "...") to fit cap (>= 8). Returns buf. */
+const char *baldro_gguf_escape(const char *s, char *buf, size_t cap);
+
 /* "F32", "Q4_0", ...; "?" for a type this reader does not know. */
 const char *baldro_gguf_type_name(uint32_t type);
 
