@@ -1,4 +1,5 @@
-/* core/cli/cmd_convert.c: `baldro-host convert --model SRC --out DIR` loads a model and
+/* core/cli/cmd_convert.c: `baldro-host convert --model SRC --out DIR` loads a model (HF
+ * directory, llama2.c .bin or GGUF) and
  * writes it as a Hugging Face directory (config.json, F32 safetensors, sharded above
  * --shard-size, tokenizer and generation files copied). It is the save path the trainer
  * uses for checkpoints, exposed so that its output can be checked with transformers
@@ -8,13 +9,14 @@
 #include "backend/backend.h"
 #include "cli/cli.h"
 #include "engine/model_hf.h"
+#include "engine/model_open.h"
 
 int cmd_convert(baldro_cli *cli, int argc, char **argv) {
     char *src = NULL, *out = NULL;
     gint64 shard = 0;
     gboolean overwrite = FALSE;
     GOptionEntry entries[] = {
-        {"model", 'm', 0, G_OPTION_ARG_FILENAME, &src, "Model to load: an HF directory", "PATH"},
+        {"model", 'm', 0, G_OPTION_ARG_FILENAME, &src, "Model to load: an HF directory, a llama2.c .bin or a .gguf", "PATH"},
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Directory to write", "DIR"},
         {"shard-size", 0, 0, G_OPTION_ARG_INT64, &shard,
          "Largest safetensors shard in bytes (default 5e9, as transformers)", "BYTES"},
@@ -41,9 +43,8 @@ int cmd_convert(baldro_cli *cli, int argc, char **argv) {
     const baldro_ops *ops;
     rc = BALDRO_EXIT_FAILED;
     if (baldro_backend_cpu_open(0, &be, &ops, &err) ||
-        baldro_model_open_hf_dir(baldro_loader_registry(cli->loader), ops, be, src,
-                                 (baldro_model_limits){.max_batch = 1, .max_seq = 1}, &m,
-                                 &err)) {
+        baldro_model_open_path(baldro_loader_registry(cli->loader), ops, be, src,
+                               (baldro_model_limits){.max_batch = 1, .max_seq = 1}, &m, &err)) {
         cli_error("convert: %s", err.msg);
         goto out;
     }

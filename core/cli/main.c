@@ -28,7 +28,7 @@ static const command k_commands[] = {
     {"config", cmd_config, "print the resolved configuration"},
     {"check", cmd_check, "check objective plugins against the ABI contract"},
     {"pipeline", cmd_pipeline, "fine-tune, unlearn, evaluate and report (--dry-run today)"},
-    {"convert", cmd_convert, "load a model (HF directory) and write it as an HF directory"},
+    {"convert", cmd_convert, "load a model (HF dir, llama2.c .bin, GGUF) and write an HF directory"},
     {"finetune", cmd_not_built, "fine-tune on a TOFU split (not built yet)"},
     {"unlearn", cmd_not_built, "unlearn a forget split (not built yet)"},
     {"eval", cmd_not_built, "evaluate on TOFU (not built yet)"},

@@ -126,6 +126,32 @@ def check_convert(host):
         print(name, "max |logit diff| =", diff, files)
         if diff != 0.0:
             sys.exit(f"{name}: transformers sees different logits in baldro's output")
+    # A real pretrained model through baldro's importers: stories260K (llama2.c .bin and
+    # GGUF, interleaved RoPE in the file) converted to an HF directory must make
+    # transformers produce the reference greedy tokens and logits.
+    shared = os.path.join(HERE, "..", "..", "..", "shared", "models", "stories260K")
+    ref = json.load(open(os.path.join(shared, "reference_forward.json")))
+    want = ref["greedy_token_ids_from_bos"]
+    for src in ("stories260K.bin", "stories260K.gguf"):
+        with tempfile.TemporaryDirectory() as tmp:
+            dst = os.path.join(tmp, "out")
+            subprocess.run([host, "convert", "--model", os.path.join(shared, src), "--out", dst],
+                           check=True)
+            m = transformers.AutoModelForCausalLM.from_pretrained(dst, dtype=torch.float32)
+            ids = torch.tensor([[ref["bos_id"]]])
+            with torch.no_grad():
+                out = m.generate(ids, max_new_tokens=len(want) - 1, do_sample=False,
+                                 min_new_tokens=len(want) - 1)[0].tolist()
+                logits = m(torch.tensor([want[:51]])).logits[0]
+            worst = 0.0
+            for pos, vals in ref["logits_at_pos"].items():
+                worst = max(worst, (logits[int(pos)] - torch.tensor(vals)).abs().max().item())
+        same = out == want
+        results["cases"]["stories260K/" + src] = {"greedy_ids_equal_reference": same,
+                                                  "max_abs_logit_diff_vs_reference": worst}
+        print(src, "greedy equal:", same, "max |logit diff|:", worst)
+        if not same or worst > 1e-4:
+            sys.exit(f"{src}: transformers disagrees with the stories260K reference")
     with open(os.path.join(OUT, "convert_check.json"), "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
         f.write("\n")
