@@ -127,7 +127,7 @@ expect_rc 1 "$H" convert --model tests/fixtures/hf/qwen2_f16_tied_sharded --out 
 contains "$ERR" "already exists" "convert refuses to overwrite by default"
 expect_rc 0 "$H" convert --model tests/fixtures/hf/qwen2_f16_tied_sharded --out "$CT/q" --overwrite
 expect_rc 1 "$H" convert --model "$CT/missing" --out "$CT/x"
-contains "$ERR" "missing/config.json" "convert names the missing file"
+contains "$ERR" "missing: no such file or directory" "convert names the missing path"
 [ "$(printf '%s' "$ERR" | wc -l)" -le 1 ] && ok || bad "one-line error: $ERR"
 expect_rc 2 "$H" convert --model "$CT/q"
 S260K="$BALDRO_SOURCE_DIR/../shared/models/stories260K"
