@@ -19,6 +19,12 @@ One JSON object per line:
                                                               (invalid UTF-8); HF sees it decoded
                                                               with errors="replace", as a caller would
   "dec": decode(ids, skip_special_tokens=False), present only when it differs from the text
+  "dec_skip": decode(ids, skip_special_tokens=True) (adversarial items only)
+  "dec64", "dec_skip64": the same as base64 of UTF-8, for the base64 items
+
+tests/fixtures/tokenizers/variants.jsonl: pipeline variants of the two tokenizers (VARIANTS
+below), one line each: {"base", "name", "patch": top-level members to replace, "cases":
+[[text as base64, ids with add_special_tokens=True, decode as base64], ...]}.
   "ids_sp": encode with add_special_tokens=True (adversarial items only)
 """
 import base64
@@ -116,13 +122,22 @@ def write_cases(name, tok_json, cfg_dir):
     as_text = [a.decode("utf-8", errors="replace") if isinstance(a, bytes) else a for a in adv]
     ids = encode_all(tok, fast, as_text)
     for a, t, x in zip(adv, as_text, ids):
-        r = {"b64": base64.b64encode(a).decode()} if isinstance(a, bytes) else {"text": t}
+        # Raw bytes (and text with NUL, which C strings cannot carry) go as base64, and so
+        # do their decodes.
+        raw = a if isinstance(a, bytes) else (a.encode() if "\x00" in a else None)
+        b64 = lambda s: base64.b64encode(s.encode()).decode()
+        r = {"b64": base64.b64encode(raw).decode()} if raw is not None else {"text": t}
         r["ids"] = x
         r["ids_sp"] = tok.encode(t, add_special_tokens=True).ids
         d = tok.decode(x, skip_special_tokens=False)
-        if d != t or isinstance(a, bytes):
-            r["dec"] = d
-        r["dec_skip"] = tok.decode(x, skip_special_tokens=True)
+        ds = tok.decode(x, skip_special_tokens=True)
+        if raw is not None:
+            r["dec64"] = b64(d)
+            r["dec_skip64"] = b64(ds)
+        else:
+            if d != t:
+                r["dec"] = d
+            r["dec_skip"] = ds
         rows.append(r)
     out = os.path.join(FIX, name, "cases.jsonl")
     with open(out, "w", encoding="utf-8") as f:
@@ -149,12 +164,75 @@ def make_llama2():
     return os.path.join(dst, "tokenizer.json")
 
 
+VARIANT_EXTRA = ["x <pad> y", "a  <pad>  b", "<pad>", "  <s>  ", "hello world  foo",
+                 "  two leading", "a\u2581b \u2581\u2581c"]
+
+# Pipeline variants the two real tokenizers do not use, checked on the adversarial set:
+# (base, name, the top-level members replaced).
+VARIANTS = [
+    ("llama2", "metaspace_always_split",
+     {"pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
+                        "split": True}}),
+    ("llama2", "metaspace_first_split",
+     {"pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first",
+                        "split": True}}),
+    ("llama2", "legacy_normalizer_bos",
+     {"pre_tokenizer": None,
+      "normalizer": {"type": "Sequence", "normalizers": [
+          {"type": "Prepend", "prepend": "\u2581"},
+          {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
+      "post_processor": {"type": "TemplateProcessing",
+                         "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                                    {"Sequence": {"id": "A", "type_id": 0}},
+                                    {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                         "pair": [],
+                         "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]},
+                                            "</s>": {"id": "</s>", "ids": [2],
+                                                     "tokens": ["</s>"]}}}}),
+    ("llama2", "metaspace_decoder",
+     {"decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
+                  "split": True}}),
+    ("llama2", "added_lstrip_rstrip",
+     {"added_tokens": None}),  # filled in below: llama2's plus <pad> with lstrip/rstrip
+    ("llama3", "gpt2_bytelevel_prefix",
+     {"pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                        "use_regex": True}}),
+]
+
+
+def write_variants(bases):
+    rows = []
+    texts = [a if isinstance(a, bytes) else a.encode() for a in adversarial()]
+    texts += [t.encode() for t in VARIANT_EXTRA]
+    texts = [t for t in texts if len(t) <= 2000]  # the long words are covered above
+    for base, name, patch in VARIANTS:
+        doc = json.load(open(bases[base], encoding="utf-8"))
+        if name == "added_lstrip_rstrip":
+            patch = {"added_tokens": doc["added_tokens"] + [
+                {"id": 32000, "content": "<pad>", "single_word": False, "lstrip": True,
+                 "rstrip": True, "normalized": False, "special": True}]}
+        doc.update(patch)
+        tok = tokenizers.Tokenizer.from_str(json.dumps(doc))
+        cases = []
+        for t in texts:
+            ids = tok.encode(t.decode("utf-8", errors="replace"), add_special_tokens=True).ids
+            dec = tok.decode(ids, skip_special_tokens=False)
+            cases.append([base64.b64encode(t).decode(), ids, base64.b64encode(dec.encode()).decode()])
+        rows.append({"base": base, "name": name, "patch": patch, "cases": cases})
+    out = os.path.join(FIX, "variants.jsonl")
+    with open(out, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=True, separators=(",", ":")) + "\n")
+    print(f"variants: {len(rows)} x {len(texts)} cases -> {out}")
+
+
 def main():
     print(f"tokenizers {tokenizers.__version__}, transformers {transformers.__version__}")
     l2 = make_llama2()
     write_cases("llama2", l2, None)
-    write_cases("llama3", os.path.join(SHARED, "models", "tokenizers", "llama3", "tokenizer.json"),
-                None)
+    l3 = os.path.join(SHARED, "models", "tokenizers", "llama3", "tokenizer.json")
+    write_cases("llama3", l3, None)
+    write_variants({"llama2": l2, "llama3": l3})
 
 
 if __name__ == "__main__":
