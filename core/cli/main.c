@@ -32,7 +32,7 @@ static const command k_commands[] = {
     {"finetune", cmd_not_built, "fine-tune on a TOFU split (not built yet)"},
     {"unlearn", cmd_not_built, "unlearn a forget split (not built yet)"},
     {"eval", cmd_not_built, "evaluate on TOFU (not built yet)"},
-    {"generate", cmd_not_built, "generate text (not built yet)"},
+    {"generate", cmd_generate, "generate text from a checkpoint (HF directory)"},
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 

@@ -21,7 +21,7 @@ for c in plugins config check pipeline finetune unlearn eval generate; do
   expect_rc 0 "$H" "$c" --help
   contains "$OUT" "$c" "$c --help"
 done
-for c in finetune unlearn eval generate; do
+for c in finetune unlearn eval; do
   expect_rc 2 "$H" "$c" --config x.cfg
   contains "$ERR" "not built yet" "$c says it is not built"
   one_line "$ERR" "$c message"
@@ -135,5 +135,10 @@ expect_rc 0 "$H" convert --model "$S260K/stories260K.bin" --out "$CT/s"
 contains "$OUT" "260032 parameters" "convert reads a llama2.c checkpoint"
 expect_rc 1 "$H" convert --model "$S260K/tok512.bin" --out "$CT/t"
 one_line "$ERR" "a .bin that is not a checkpoint"
+expect_rc 2 "$H" generate --model "$CT/q"
+contains "$ERR" "--model and --prompt are required" "generate needs a prompt"
+expect_rc 1 "$H" generate --model "$CT/nowhere" --prompt hi
+one_line "$ERR" "generate on a missing model"
+contains "$ERR" "nowhere/tokenizer.json" "generate names the missing tokenizer"
 rm -rf "$CT"
 finish
