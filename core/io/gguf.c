@@ -111,7 +111,7 @@ static int rd_u64(cursor *c, uint64_t *v, const char *what) {
 
 /* A GGUF string: uint64 length then bytes. */
 static int rd_str(cursor *c, const char **s, size_t *n, uint64_t max, const char *what) {
-    uint64_t l;
+    uint64_t l = 0;
     int rc = rd_u64(c, &l, what);
     if (rc) return rc;
     if (l > max)
@@ -127,8 +127,8 @@ static int rd_str(cursor *c, const char **s, size_t *n, uint64_t max, const char
 
 /* A key or tensor name: non-empty, no NUL, bounded; returned as a copy. */
 static int rd_name(cursor *c, char **out, const char *what) {
-    const char *s;
-    size_t n;
+    const char *s = NULL;
+    size_t n = 0;
     int rc = rd_str(c, &s, &n, BALDRO_GGUF_MAX_NAME, what);
     if (rc) return rc;
     if (n == 0)
