@@ -23,6 +23,7 @@ cat <<'MSG'
 Done. This is the furthest step that exists: plugins load, the objective plugins pass their
 contract check, the compute engine trains and generates with the Llama-family plugin (checked
 against PyTorch in the tests; speed in docs/performance.md), and the configuration resolves
-(see runs/default/config.resolved.cfg). Next: checkpoints and tokenizers (issue #4), then
+(see runs/default/config.resolved.cfg). Checkpoints (HF directories, llama2.c, GGUF),
+tokenizers and chat templates are in (`baldro-host convert`, `baldro-host generate`). Next:
 unlearning (#5) and evaluation (#6), which make this pipeline run for real.
 MSG
