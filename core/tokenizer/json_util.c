@@ -116,6 +116,13 @@ int tj_pattern(tj_ctx *c, JsonObject *o, const char *path, GRegex **out) {
     if (rc == BALDRO_OK) rc = tj_str(c, pat, p, "Regex", NULL, &r);
     if (rc == BALDRO_OK && !s == !r)
         rc = tj_fail(c, BALDRO_EINVAL, p, "expected {\"String\": ...} or {\"Regex\": ...}");
+    /* PCRE's \C matches one byte, so matches could start inside a UTF-8 character; HF's
+     * regex engines have no such escape. Found by tests/fuzz/fuzz_tokenizer_json.c. */
+    for (const char *q = r; rc == BALDRO_OK && q && *q; q++)
+        if (*q == '\\' && q[1]) {
+            if (q[1] == 'C') rc = tj_fail(c, BALDRO_EINVAL, p, "\\C (single byte) is not supported");
+            q++;
+        }
     if (rc == BALDRO_OK) {
         char *src = s ? g_regex_escape_string(s, -1) : g_strdup(r);
         GError *ge = NULL;

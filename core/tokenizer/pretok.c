@@ -54,7 +54,9 @@ static void split_piece(const GRegex *re, tok_split_behavior bh, const char *bas
     while (g_match_info_matches(mi)) {
         gint ms = 0, me = 0;
         g_match_info_fetch_pos(mi, 0, &ms, &me);
-        if (me > ms) {
+        /* Matches never go backwards; the check keeps a broken pattern from wrapping the
+         * span arithmetic (a fuzzer input once did, through \C). */
+        if (me > ms && ms >= 0 && (size_t)ms >= last && (size_t)me <= len) {
             size_t s = (size_t)ms, e = (size_t)me;
             switch (bh) {
             case TOK_SPLIT_ISOLATED:

@@ -416,3 +416,20 @@ Test(tokenizer, pipeline_variants, .timeout = 60) {
     cr_expect_gt(total, 0);
     g_ptr_array_free(rows, TRUE);
 }
+
+/* PCRE's \C (one byte) would let matches start inside a UTF-8 character; refused at load.
+ * The input is the one tests/fuzz/fuzz_tokenizer_json.c found (it ran out of memory). */
+Test(tokenizer_regression, single_byte_regex_escape_is_refused) {
+    char *text = NULL;
+    gsize len = 0;
+    cr_assert(g_file_get_contents(BALDRO_SOURCE_DIR
+                                  "/tests/fuzz/corpus_tokenizer_json/regex_single_byte_escape.json",
+                                  &text, &len, NULL));
+    baldro_tokenizer *t = NULL;
+    baldro_error err = {0};
+    int rc = baldro_tok_load_buffers(text, len, NULL, 0, "fuzz.json", &t, &err);
+    cr_assert_eq(rc, BALDRO_EINVAL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "\\C (single byte) is not supported"), "%s", err.msg);
+    cr_assert_null(t);
+    g_free(text);
+}
