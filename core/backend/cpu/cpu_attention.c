@@ -133,20 +133,14 @@ int cpu_attention_fwd(baldro_backend *be, baldro_tensor *out, baldro_tensor *lse
         BK_TRY(bk_check_tensor(be, op, "lse", lse, BALDRO_DT_F32, 0));
         BK_TRY(bk_check_numel(be, op, "lse", lse, B * Hq * Tq, "B*Hq*Tq"));
     }
-    const int32_t *p0 = NULL;
-    if (pos0) {
-        BK_TRY(bk_check_tensor(be, op, "pos0", pos0, BALDRO_DT_I32, 0));
-        BK_TRY(bk_check_numel(be, op, "pos0", pos0, B, "q.shape[0]"));
-        p0 = pos0->data;
-    }
-    for (int64_t b = 0; b < B; b++) {
-        int64_t start = p0 ? p0[b] : 0;
-        if (start < 0 || start + Tq > S)
-            return bk_fail(be, BALDRO_EINVAL,
-                           "%s: pos0[%lld]=%lld with q.shape[1]=%lld reaches past "
-                           "k.shape[1]=%lld",
-                           op, (long long)b, (long long)start, (long long)Tq, (long long)S);
-    }
+    const int32_t *p0;
+    int64_t bad;
+    BK_TRY(cpu_check_pos0(be, op, pos0, B, "q.shape[0]", Tq, S, &p0, &bad));
+    if (bad >= 0)
+        return bk_fail(be, BALDRO_EINVAL,
+                       "%s: pos0[%lld]=%lld with q.shape[1]=%lld reaches past k.shape[1]=%lld",
+                       op, (long long)bad, (long long)(p0 ? p0[bad] : 0), (long long)Tq,
+                       (long long)S);
     BK_TRY(bk_check_disjoint(be, op, "out", out, "q", q));
     BK_TRY(bk_check_disjoint(be, op, "out", out, "k", k));
     BK_TRY(bk_check_disjoint(be, op, "out", out, "v", v));
@@ -312,19 +306,15 @@ int cpu_kv_append(baldro_backend *be, baldro_tensor *cache, const baldro_tensor 
     BK_TRY(bk_check_dim(be, op, "x", x, 3, "cache", cache, 3));
     const int64_t B = x->shape[0], Tq = x->shape[1], S = cache->shape[1];
     const int64_t row = x->shape[2] * x->shape[3]; /* floats per position */
-    const int32_t *p0 = NULL;
-    if (pos0) {
-        BK_TRY(bk_check_tensor(be, op, "pos0", pos0, BALDRO_DT_I32, 0));
-        BK_TRY(bk_check_numel(be, op, "pos0", pos0, B, "x.shape[0]"));
-        p0 = pos0->data;
-    }
-    for (int64_t b = 0; b < B; b++) {
-        int64_t start = p0 ? p0[b] : 0;
-        if (start < 0 || start + Tq > S)
-            return bk_fail(be, BALDRO_EINVAL,
-                           "%s: positions %lld..%lld of row %lld do not fit cache.shape[1]=%lld",
-                           op, (long long)start, (long long)(start + Tq - 1), (long long)b,
-                           (long long)S);
+    const int32_t *p0;
+    int64_t bad;
+    BK_TRY(cpu_check_pos0(be, op, pos0, B, "x.shape[0]", Tq, S, &p0, &bad));
+    if (bad >= 0) {
+        int64_t start = p0 ? p0[bad] : 0;
+        return bk_fail(be, BALDRO_EINVAL,
+                       "%s: positions %lld..%lld of row %lld do not fit cache.shape[1]=%lld", op,
+                       (long long)start, (long long)(start + Tq - 1), (long long)bad,
+                       (long long)S);
     }
     float *cp = cache->data;
     const float *xp = x->data;

@@ -277,3 +277,23 @@ int baldro_backend_cpu_open(int threads, baldro_backend **be, const baldro_ops *
     *ops = &cpu_ops;
     return BALDRO_OK;
 }
+
+int cpu_check_pos0(baldro_backend *be, const char *op, const baldro_tensor *pos0, int64_t B,
+                   const char *b_from, int64_t T, int64_t limit, const int32_t **p0,
+                   int64_t *bad) {
+    *p0 = NULL;
+    *bad = -1;
+    if (pos0) {
+        BK_TRY(bk_check_tensor(be, op, "pos0", pos0, BALDRO_DT_I32, 0));
+        BK_TRY(bk_check_numel(be, op, "pos0", pos0, B, b_from));
+        *p0 = pos0->data;
+    }
+    for (int64_t b = 0; b < B; b++) {
+        int64_t start = *p0 ? (*p0)[b] : 0;
+        if (start < 0 || start + T > limit) {
+            *bad = b;
+            break;
+        }
+    }
+    return BALDRO_OK;
+}

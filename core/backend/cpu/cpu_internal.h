@@ -148,6 +148,13 @@ int cpu_adamw(baldro_backend *be, baldro_tensor *param, const baldro_tensor *gra
               baldro_tensor *v, const baldro_adamw_args *a);
 
 
+/* pos0 [B] I32 or NULL (rope, attention, kv_append): checks dtype and length (B named by
+ * `b_from`), sets *p0, and sets *bad to the first row whose positions
+ * pos0[b] .. pos0[b] + T - 1 leave [0, limit), or -1. Callers word that error themselves. */
+int cpu_check_pos0(baldro_backend *be, const char *op, const baldro_tensor *pos0, int64_t B,
+                   const char *b_from, int64_t T, int64_t limit, const int32_t **p0,
+                   int64_t *bad);
+
 /* ---- attention helpers shared by cpu_attention.c and cpu_attention_small.c ---- */
 
 /* Head dims up to this use the sgemm-free kernels of cpu_attention_small.c. */

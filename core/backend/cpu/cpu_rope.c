@@ -122,20 +122,16 @@ static int cpu_rope_apply(baldro_backend *be, const char *op, const char *xn, ba
     if (D % 2)
         return bk_fail(be, BALDRO_EINVAL, "%s: %s.shape[3]=%lld, expected an even head dim", op, xn,
                        (long long)D);
-    const int32_t *p0 = NULL;
-    if (pos0) {
-        BK_TRY(bk_check_tensor(be, op, "pos0", pos0, BALDRO_DT_I32, 0));
-        BK_TRY(bk_check_numel(be, op, "pos0", pos0, B, "x.shape[0]"));
-        p0 = pos0->data;
-    }
-    for (int64_t b = 0; b < B; b++) {
-        int64_t start = p0 ? p0[b] : 0;
-        if (start < 0 || start + T > P)
-            return bk_fail(be, BALDRO_EINVAL,
-                           "%s: positions %lld..%lld of row %lld are outside the table "
-                           "(%lld positions)",
-                           op, (long long)start, (long long)(start + T - 1), (long long)b,
-                           (long long)P);
+    const int32_t *p0;
+    int64_t bad;
+    BK_TRY(cpu_check_pos0(be, op, pos0, B, "x.shape[0]", T, P, &p0, &bad));
+    if (bad >= 0) {
+        int64_t start = p0 ? p0[bad] : 0;
+        return bk_fail(be, BALDRO_EINVAL,
+                       "%s: positions %lld..%lld of row %lld are outside the table "
+                       "(%lld positions)",
+                       op, (long long)start, (long long)(start + T - 1), (long long)bad,
+                       (long long)P);
     }
     float *xp = x->data;
     const float *tp = table->data;

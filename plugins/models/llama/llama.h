@@ -137,6 +137,11 @@ int llama_gen_prefill(llama_model *m, const int32_t *tokens, const int32_t *leng
 int llama_gen_decode(llama_model *m, const int32_t *ids, const baldro_tensor **logits,
                      char *err, size_t cap);
 
+/* A view of the first `rows` rows of a [R, ...] buffer, as [rows, cols]. */
+static inline baldro_tensor llama_rows(const baldro_tensor *t, int64_t rows, int64_t cols) {
+    return baldro_t2(t->data, t->dtype, rows, cols);
+}
+
 /* Fails with the backend's message, prefixed by what the model was doing. */
 int llama_op_fail(llama_model *m, int rc, const char *what, char *err, size_t cap);
 #define LLAMA_OP(m_, call_, what_, err_, cap_)                                           \

@@ -12,9 +12,6 @@
 
 #include "llama.h"
 
-static baldro_tensor rows_of(const baldro_tensor *t, int64_t rows, int64_t cols) {
-    return baldro_t2(t->data, t->dtype, rows, cols);
-}
 static baldro_tensor *optw(baldro_tensor *t) { return t->data ? t : NULL; }
 
 /* dres: in, d loss / d x_out; out, d loss / d x_in. */
@@ -31,13 +28,13 @@ static int layer_backward(llama_model *m, int32_t l, llama_layer_act *a, baldro_
     const int64_t Q = (int64_t)c->Hq * D, K = (int64_t)c->Hkv * D;
     const float scale = (float)(1.0 / sqrt((double)D));
 
-    baldro_tensor dres = rows_of(&s->dres, N, C), dln = rows_of(&s->dln, N, C);
-    baldro_tensor x = rows_of(x_in, N, C), mid = rows_of(&a->mid, N, C);
+    baldro_tensor dres = llama_rows(&s->dres, N, C), dln = llama_rows(&s->dln, N, C);
+    baldro_tensor x = llama_rows(x_in, N, C), mid = llama_rows(&a->mid, N, C);
 
     /* MLP block: y = mid + down(h), h = silu(gate) * up, gate/up = W ln2(mid) */
-    baldro_tensor h = rows_of(&a->h, N, F), dh = rows_of(&s->dh, N, F);
-    baldro_tensor gt = rows_of(&a->gate, N, F), up = rows_of(&a->up, N, F);
-    baldro_tensor ln2 = rows_of(&a->ln2, N, C), r2 = baldro_t1(a->ln2_rstd.data, 0, N);
+    baldro_tensor h = llama_rows(&a->h, N, F), dh = llama_rows(&s->dh, N, F);
+    baldro_tensor gt = llama_rows(&a->gate, N, F), up = llama_rows(&a->up, N, F);
+    baldro_tensor ln2 = llama_rows(&a->ln2, N, C), r2 = baldro_t1(a->ln2_rstd.data, 0, N);
     LLAMA_OP(m, o->linear_bwd(be, &dh, &g->wd, NULL, &dres, &h, &w->wd, 0), "down_proj backward",
              err, cap);
     LLAMA_OP(m, o->swiglu_bwd(be, &gt, &up, &dh, &gt, &up), "swiglu backward", err, cap);
@@ -49,7 +46,7 @@ static int layer_backward(llama_model *m, int32_t l, llama_layer_act *a, baldro_
              "post_attention_layernorm backward", err, cap);
 
     /* attention block: mid = x + o_proj(att) */
-    baldro_tensor att = rows_of(&a->att, N, Q), datt = rows_of(&s->datt, N, Q);
+    baldro_tensor att = llama_rows(&a->att, N, Q), datt = llama_rows(&s->datt, N, Q);
     LLAMA_OP(m, o->linear_bwd(be, &datt, &g->wo, optw(&g->bo), &dres, &att, &w->wo, 0),
              "o_proj backward", err, cap);
     baldro_tensor q4 = baldro_t4(a->q.data, 0, B, T, c->Hq, D);
@@ -68,7 +65,7 @@ static int layer_backward(llama_model *m, int32_t l, llama_layer_act *a, baldro_
              err, cap);
     LLAMA_OP(m, o->rope_bwd(be, &dk4, &m->rope, NULL, c->rope.interleaved), "rope(k) backward",
              err, cap);
-    baldro_tensor dq = rows_of(&s->dq, N, Q), dk = rows_of(&s->dk, N, K), dv = rows_of(&s->dv, N, K);
+    baldro_tensor dq = llama_rows(&s->dq, N, Q), dk = llama_rows(&s->dk, N, K), dv = llama_rows(&s->dv, N, K);
     baldro_tensor *dq_in = &dq, *dk_in = &dk;
     baldro_tensor dqp, dkp;
     if (c->qk_norm) {
@@ -84,12 +81,12 @@ static int layer_backward(llama_model *m, int32_t l, llama_layer_act *a, baldro_
                  "q_norm backward", err, cap);
         LLAMA_OP(m, o->rmsnorm_bwd(be, &dkph, &g->kn, &dkh, &kph, &w->kn, &kr, 0),
                  "k_norm backward", err, cap);
-        dqp = rows_of(&s->dqpre, N, Q);
-        dkp = rows_of(&s->dkpre, N, K);
+        dqp = llama_rows(&s->dqpre, N, Q);
+        dkp = llama_rows(&s->dkpre, N, K);
         dq_in = &dqp;
         dk_in = &dkp;
     }
-    baldro_tensor ln1 = rows_of(&a->ln1, N, C), r1 = baldro_t1(a->ln1_rstd.data, 0, N);
+    baldro_tensor ln1 = llama_rows(&a->ln1, N, C), r1 = baldro_t1(a->ln1_rstd.data, 0, N);
     LLAMA_OP(m, o->linear_bwd(be, &dln, &g->wq, optw(&g->bq), dq_in, &ln1, &w->wq, 0),
              "q_proj backward", err, cap);
     LLAMA_OP(m, o->linear_bwd(be, &dln, &g->wk, optw(&g->bk), dk_in, &ln1, &w->wk, 1),

@@ -16,11 +16,6 @@ int llama_op_fail(llama_model *m, int rc, const char *what, char *err, size_t ca
     return BALDRO_FAIL(err, cap, rc, "llama: %s: %s", what, m->ops->last_error(m->be));
 }
 
-/* A view of the first `rows` rows of a [R, ...] buffer, as [rows, cols]. */
-static baldro_tensor rows_of(const baldro_tensor *t, int64_t rows, int64_t cols) {
-    return baldro_t2(t->data, t->dtype, rows, cols);
-}
-
 int llama_layer_forward(llama_model *m, int32_t l, llama_layer_act *a, baldro_tensor *x_in,
                         baldro_tensor *x_out, int32_t B, int32_t T, const baldro_tensor *pos0,
                         int32_t use_cache, char *err, size_t cap) {
@@ -32,9 +27,9 @@ int llama_layer_forward(llama_model *m, int32_t l, llama_layer_act *a, baldro_te
     const int64_t Q = (int64_t)c->Hq * D, K = (int64_t)c->Hkv * D;
     const float scale = (float)(1.0 / sqrt((double)D));
 
-    baldro_tensor x = rows_of(x_in, N, C), y = rows_of(x_out, N, C);
-    baldro_tensor ln1 = rows_of(&a->ln1, N, C), r1 = baldro_t1(a->ln1_rstd.data, 0, N);
-    baldro_tensor q = rows_of(&a->q, N, Q), k = rows_of(&a->k, N, K), v = rows_of(&a->v, N, K);
+    baldro_tensor x = llama_rows(x_in, N, C), y = llama_rows(x_out, N, C);
+    baldro_tensor ln1 = llama_rows(&a->ln1, N, C), r1 = baldro_t1(a->ln1_rstd.data, 0, N);
+    baldro_tensor q = llama_rows(&a->q, N, Q), k = llama_rows(&a->k, N, K), v = llama_rows(&a->v, N, K);
     const baldro_tensor *bq = w->bq.data ? &w->bq : NULL, *bk = w->bk.data ? &w->bk : NULL,
                         *bv = w->bv.data ? &w->bv : NULL, *bo = w->bo.data ? &w->bo : NULL;
 
@@ -42,7 +37,7 @@ int llama_layer_forward(llama_model *m, int32_t l, llama_layer_act *a, baldro_te
     LLAMA_OP(m, o->rmsnorm_fwd(be, &ln1, &r1, &x, &w->ln1, c->eps), "input_layernorm", err, cap);
     if (c->qk_norm) {
         /* Qwen3: RMSNorm over each head's D values, before RoPE. */
-        baldro_tensor qp = rows_of(&a->qpre, N, Q), kp = rows_of(&a->kpre, N, K);
+        baldro_tensor qp = llama_rows(&a->qpre, N, Q), kp = llama_rows(&a->kpre, N, K);
         LLAMA_OP(m, o->linear_fwd(be, &qp, &ln1, &w->wq, bq, 0), "q_proj", err, cap);
         LLAMA_OP(m, o->linear_fwd(be, &kp, &ln1, &w->wk, bk, 0), "k_proj", err, cap);
         baldro_tensor qh = baldro_t2(qp.data, 0, N * c->Hq, D), kh = baldro_t2(kp.data, 0, N * c->Hkv, D);
@@ -79,13 +74,13 @@ int llama_layer_forward(llama_model *m, int32_t l, llama_layer_act *a, baldro_te
         LLAMA_OP(m, o->attention_fwd(be, &att4, &lse, &q4, &k4, &v4, NULL, scale, &m->workspace),
                  "attention", err, cap);
     }
-    baldro_tensor att = rows_of(&a->att, N, Q), mid = rows_of(&a->mid, N, C);
+    baldro_tensor att = llama_rows(&a->att, N, Q), mid = llama_rows(&a->mid, N, C);
     LLAMA_OP(m, o->copy(be, &mid, &x), "residual", err, cap);
     LLAMA_OP(m, o->linear_fwd(be, &mid, &att, &w->wo, bo, 1), "o_proj", err, cap);
 
     /* MLP block */
-    baldro_tensor ln2 = rows_of(&a->ln2, N, C), r2 = baldro_t1(a->ln2_rstd.data, 0, N);
-    baldro_tensor gt = rows_of(&a->gate, N, F), up = rows_of(&a->up, N, F), h = rows_of(&a->h, N, F);
+    baldro_tensor ln2 = llama_rows(&a->ln2, N, C), r2 = baldro_t1(a->ln2_rstd.data, 0, N);
+    baldro_tensor gt = llama_rows(&a->gate, N, F), up = llama_rows(&a->up, N, F), h = llama_rows(&a->h, N, F);
     LLAMA_OP(m, o->rmsnorm_fwd(be, &ln2, &r2, &mid, &w->ln2, c->eps), "post_attention_layernorm",
              err, cap);
     LLAMA_OP(m, o->linear_fwd(be, &gt, &ln2, &w->wg, NULL, 0), "gate_proj", err, cap);
