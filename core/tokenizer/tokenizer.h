@@ -24,7 +24,8 @@
 typedef struct baldro_tokenizer baldro_tokenizer;
 
 /* Load `tokenizer_json_path`; a tokenizer_config.json in the same directory is read too
- * when present (bos_token, eos_token, add_bos_token, add_eos_token). */
+ * when present (bos_token, eos_token, pad_token, add_bos_token, add_eos_token,
+ * added_tokens_decoder, chat_template), and chat_template.jinja. */
 int baldro_tok_load_json(const char *tokenizer_json_path, baldro_tokenizer **out,
                          baldro_error *err);
 
@@ -59,5 +60,11 @@ int baldro_tok_is_special(const baldro_tokenizer *t, int32_t id);
 /* BOS / EOS ids (from tokenizer_config.json, else the template), or -1. */
 int32_t baldro_tok_bos(const baldro_tokenizer *t);
 int32_t baldro_tok_eos(const baldro_tokenizer *t);
+/* tokenizer_config.json's pad_token, or -1. */
+int32_t baldro_tok_pad(const baldro_tokenizer *t);
+/* The Jinja chat template (chat_template.jinja beside tokenizer.json, else
+ * tokenizer_config.json's chat_template), or NULL. baldro never runs it: it only tells
+ * which family template (core/data/chat_template.h) the model was trained with. */
+const char *baldro_tok_chat_template(const baldro_tokenizer *t);
 
 #endif /* BALDRO_CORE_TOKENIZER_H */

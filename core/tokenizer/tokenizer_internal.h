@@ -100,7 +100,8 @@ struct baldro_tokenizer {
 
     int32_t *prefix, *suffix; /* post-processor ids around the sequence */
     size_t n_prefix, n_suffix;
-    int32_t bos, eos;
+    int32_t bos, eos, pad;
+    char *chat_template; /* tokenizer_config.json's chat_template or chat_template.jinja */
 };
 
 /* strmap.c */

@@ -332,6 +332,121 @@ static char *config_widen_ints(const char *text, size_t len, size_t *out_len) {
     return g_string_free(o, FALSE);
 }
 
+/* tokenizer_config.json's added_tokens_decoder {"<id>": {"content", "special", ...}}:
+ * transformers adds any entry the fast tokenizer lacks. An entry that agrees with
+ * tokenizer.json only updates the flags; a new id extends the vocabulary as an added
+ * token; an id that tokenizer.json gives to another string is refused (the two files
+ * describe different tokenizers). */
+static int config_added(tj_ctx *c, baldro_tokenizer *t, JsonObject *dec) {
+    GList *members = json_object_get_members(dec);
+    int rc = BALDRO_OK, grew = 0;
+    for (GList *l = members; l && rc == BALDRO_OK; l = l->next) {
+        const char *key = l->data;
+        char p[96];
+        g_snprintf(p, sizeof p, "added_tokens_decoder.%.40s", key);
+        char *end = NULL;
+        gint64 id = g_ascii_strtoll(key, &end, 10);
+        if (!*key || !end || *end || id < 0 || id > (gint64)t->n_ids + TOK_ID_SLACK) {
+            rc = tj_fail(c, BALDRO_EINVAL, p, "expected an id in [0, %lld]",
+                         (long long)t->n_ids + TOK_ID_SLACK);
+            break;
+        }
+        JsonNode *n = json_object_get_member(dec, key);
+        if (!JSON_NODE_HOLDS_OBJECT(n)) {
+            rc = tj_fail(c, BALDRO_EINVAL, p, "expected an object");
+            break;
+        }
+        JsonObject *o = json_node_get_object(n);
+        const char *content = NULL;
+        tok_added a = {0};
+        rc = tj_str(c, o, p, "content", NULL, &content);
+        if (rc == BALDRO_OK && (!content || !*content))
+            rc = tj_fail(c, BALDRO_EINVAL, p, "content is missing or empty");
+        if (rc == BALDRO_OK) rc = tj_bool(c, o, p, "special", 0, &a.special);
+        if (rc == BALDRO_OK) rc = tj_bool(c, o, p, "lstrip", 0, &a.lstrip);
+        if (rc == BALDRO_OK) rc = tj_bool(c, o, p, "rstrip", 0, &a.rstrip);
+        if (rc == BALDRO_OK) rc = tj_bool(c, o, p, "single_word", 0, &a.single_word);
+        if (rc != BALDRO_OK) break;
+        if (id < t->n_ids && t->str[id]) {
+            if (strcmp(t->str[id], content) != 0) {
+                rc = tj_fail(c, BALDRO_EINVAL, p, "'%s' but tokenizer.json gives id %lld to '%s'",
+                             content, (long long)id, t->str[id]);
+                break;
+            }
+            for (size_t i = 0; i < t->n_added; i++)
+                if (t->added[i].id == id) t->added[i].special = a.special;
+            t->special[id] = (uint8_t)a.special;
+            continue;
+        }
+        if (baldro_tok_token_id(t, content) >= 0) {
+            rc = tj_fail(c, BALDRO_EINVAL, p, "'%s' already has id %d", content,
+                         (int)baldro_tok_token_id(t, content));
+            break;
+        }
+        if (id >= t->n_ids) {
+            size_t old = (size_t)t->n_ids, nn = (size_t)id + 1;
+            t->str = g_renew(char *, t->str, nn);
+            t->str_len = g_renew(uint32_t, t->str_len, nn);
+            t->raw = g_renew(char *, t->raw, nn);
+            t->raw_len = g_renew(uint32_t, t->raw_len, nn);
+            t->special = g_renew(uint8_t, t->special, nn);
+            memset(t->str + old, 0, (nn - old) * sizeof *t->str);
+            memset(t->str_len + old, 0, (nn - old) * sizeof *t->str_len);
+            memset(t->raw + old, 0, (nn - old) * sizeof *t->raw);
+            memset(t->raw_len + old, 0, (nn - old) * sizeof *t->raw_len);
+            memset(t->special + old, 0, nn - old);
+            t->n_ids = (int32_t)nn;
+        }
+        a.content = g_strdup(content);
+        a.len = strlen(content);
+        a.id = (int32_t)id;
+        t->added = g_renew(tok_added, t->added, t->n_added + 1);
+        t->added[t->n_added++] = a;
+        t->str[id] = g_strdup(content);
+        t->str_len[id] = (uint32_t)a.len;
+        t->special[id] = (uint8_t)a.special;
+        t->added_first[(unsigned char)content[0]] = 1;
+        grew = 1;
+        /* rebuild now, so a later entry's duplicate-content check sees this one */
+        tok_strmap_clear(&t->by_str);
+        if (tok_strmap_init(&t->by_str, t->str, t->str_len, t->n_ids) != 0)
+            rc = tj_fail(c, BALDRO_ENOMEM, p, "out of memory");
+    }
+    g_list_free(members);
+    if (grew) qsort(t->added, t->n_added, sizeof *t->added, cmp_added);
+    return rc;
+}
+
+/* chat_template: a string, or transformers' list of {"name", "template"} (the "default"
+ * entry is taken). */
+static int config_chat_template(tj_ctx *c, baldro_tokenizer *t, JsonObject *cfg) {
+    JsonNode *n = tj_member(cfg, "chat_template");
+    if (!n) return BALDRO_OK;
+    if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
+        t->chat_template = g_strdup(json_node_get_string(n));
+        return BALDRO_OK;
+    }
+    if (JSON_NODE_HOLDS_ARRAY(n)) {
+        JsonArray *a = json_node_get_array(n);
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            JsonNode *e = json_array_get_element(a, i);
+            if (!JSON_NODE_HOLDS_OBJECT(e)) continue;
+            const char *name = NULL, *tpl = NULL;
+            char p[48];
+            g_snprintf(p, sizeof p, "chat_template[%u]", i);
+            int rc = tj_str(c, json_node_get_object(e), p, "name", NULL, &name);
+            if (rc == BALDRO_OK) rc = tj_str(c, json_node_get_object(e), p, "template", NULL, &tpl);
+            if (rc != BALDRO_OK) return rc;
+            if (name && tpl && !strcmp(name, "default")) {
+                t->chat_template = g_strdup(tpl);
+                return BALDRO_OK;
+            }
+        }
+        return BALDRO_OK;
+    }
+    return tj_fail(c, BALDRO_EINVAL, "chat_template", "expected a string or a list of templates");
+}
+
 static int config_load(tj_ctx *c, baldro_tokenizer *t, const char *raw, size_t raw_len) {
     size_t len;
     char *text = config_widen_ints(raw, raw_len, &len);
@@ -343,10 +458,17 @@ static int config_load(tj_ctx *c, baldro_tokenizer *t, const char *raw, size_t r
         rc = baldro_error_set(c->err, BALDRO_EINVAL, "%s: expected a JSON object", c->name);
     } else {
         JsonObject *cfg = json_node_get_object(root);
+        JsonNode *dec = tj_member(cfg, "added_tokens_decoder");
+        if (dec && !JSON_NODE_HOLDS_OBJECT(dec))
+            rc = tj_fail(c, BALDRO_EINVAL, "added_tokens_decoder", "expected an object");
+        else if (dec)
+            rc = config_added(c, t, json_node_get_object(dec));
         if (rc == BALDRO_OK) rc = config_token(c, t, cfg, "bos_token", &t->bos);
         if (rc == BALDRO_OK) rc = config_token(c, t, cfg, "eos_token", &t->eos);
         if (rc == BALDRO_OK) rc = tj_bool(c, cfg, "", "add_bos_token", 0, &add_bos);
         if (rc == BALDRO_OK) rc = tj_bool(c, cfg, "", "add_eos_token", 0, &add_eos);
+        if (rc == BALDRO_OK) rc = config_token(c, t, cfg, "pad_token", &t->pad);
+        if (rc == BALDRO_OK) rc = config_chat_template(c, t, cfg);
     }
     /* add_bos_token / add_eos_token on top of the template, unless it already has them. */
     if (rc == BALDRO_OK && add_bos && t->bos >= 0 && (t->n_prefix == 0 || t->prefix[0] != t->bos))
@@ -408,7 +530,7 @@ int baldro_tok_load_buffers(const char *json, size_t len, const char *config_jso
     if (!root) return err ? err->code : BALDRO_EINVAL;
     baldro_tokenizer *t = g_new0(baldro_tokenizer, 1);
     t->name = g_strdup(name);
-    t->bos = t->eos = t->unk_id = -1;
+    t->bos = t->eos = t->pad = t->unk_id = -1;
     int rc = BALDRO_OK;
     if (!JSON_NODE_HOLDS_OBJECT(root)) {
         rc = baldro_error_set(err, BALDRO_EINVAL, "%s: expected a JSON object", name);
@@ -456,6 +578,22 @@ int baldro_tok_load_json(const char *path, baldro_tokenizer **out, baldro_error 
         g_error_free(ge);
     }
     if (rc == BALDRO_OK) rc = baldro_tok_load_buffers(text, len, cfg, cfg_len, path, out, err);
+    /* transformers >= 4.43 writes the template to chat_template.jinja; it wins over the
+     * config's copy, as in transformers. */
+    char *jpath = g_build_filename(dir, "chat_template.jinja", NULL);
+    char *jtext = NULL;
+    if (rc == BALDRO_OK && g_file_test(jpath, G_FILE_TEST_EXISTS)) {
+        if (!g_file_get_contents(jpath, &jtext, NULL, &ge)) {
+            rc = baldro_error_set(err, BALDRO_EIO, "%s: cannot read: %s", jpath, ge->message);
+            g_error_free(ge);
+            baldro_tok_free(*out);
+            *out = NULL;
+        } else {
+            g_free((*out)->chat_template);
+            (*out)->chat_template = jtext;
+        }
+    }
+    g_free(jpath);
     g_free(cpath);
     g_free(dir);
     g_free(cfg);
@@ -494,6 +632,7 @@ void baldro_tok_free(baldro_tokenizer *t) {
     g_free(t->decs);
     g_free(t->prefix);
     g_free(t->suffix);
+    g_free(t->chat_template);
     g_free(t->name);
     g_free(t);
 }
@@ -522,4 +661,12 @@ int32_t baldro_tok_bos(const baldro_tokenizer *t) {
 
 int32_t baldro_tok_eos(const baldro_tokenizer *t) {
     return t ? t->eos : -1;
+}
+
+int32_t baldro_tok_pad(const baldro_tokenizer *t) {
+    return t ? t->pad : -1;
+}
+
+const char *baldro_tok_chat_template(const baldro_tokenizer *t) {
+    return t ? t->chat_template : NULL;
 }

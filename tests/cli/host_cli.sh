@@ -139,6 +139,22 @@ expect_rc 2 "$H" generate --model "$CT/q"
 contains "$ERR" "--model and --prompt are required" "generate needs a prompt"
 expect_rc 1 "$H" generate --model "$CT/nowhere" --prompt hi
 one_line "$ERR" "generate on a missing model"
-contains "$ERR" "nowhere/tokenizer.json" "generate names the missing tokenizer"
+contains "$ERR" "nowhere: no such file or directory" "generate names the missing model"
+mkdir "$CT/notok"
+expect_rc 1 "$H" generate --model "$CT/notok" --prompt hi
+contains "$ERR" "notok/tokenizer.json" "generate names the missing tokenizer"
+# generate on llama2.c and GGUF checkpoints: run.c's 200 greedy tokens from BOS, byte for byte.
+expect_rc 0 "$H" generate --model "$S260K/stories260K.bin" --tokenizer "$S260K/tok512.bin" --prompt "" -n 200
+[ "$OUT" = "$(cat "$S260K/expected_greedy_n200.txt")" ] && ok || bad "generate .bin differs from run.c"
+expect_rc 0 "$H" generate --model "$S260K/stories260K.gguf" --prompt "" -n 200
+[ "$OUT" = "$(cat "$S260K/expected_greedy_n200.txt")" ] && ok || bad "generate .gguf differs from run.c"
+contains "$ERR" "200 new (length limit)" "generate reports what it did"
+expect_rc 1 "$H" generate --model "$S260K/stories260K.bin" --prompt x
+contains "$ERR" "name its tokenizer with --tokenizer" "a llama2.c checkpoint needs --tokenizer"
+one_line "$ERR" "generate .bin without a tokenizer"
+expect_rc 2 "$H" generate --model "$S260K/stories260K.gguf" --prompt x --template llama3
+contains "$ERR" "needs a tokenizer.json" "templates need an HF tokenizer"
+expect_rc 2 "$H" generate --model "$S260K/stories260K.gguf" --prompt x --template chatml
+contains "$ERR" "'chatml' is not one of" "unknown template names the choices"
 rm -rf "$CT"
 finish

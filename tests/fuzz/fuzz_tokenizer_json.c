@@ -1,7 +1,7 @@
 /*
  * libFuzzer harness for the tokenizer.json loader (core/tokenizer/): arbitrary bytes
  * through baldro_tok_load_buffers(), the same path baldro_tok_load_json() takes after
- * reading the file. Rejections are expected; a crash, a sanitizer report, a leak, or a
+ * reading the file; bytes after a NUL are its tokenizer_config.json. Rejections are expected; a crash, a sanitizer report, a leak, or a
  * broken promise (checked below, __builtin_trap() on violation) is a bug. An accepted
  * tokenizer must encode a few fixed strings (with and without specials, invalid UTF-8
  * included) to in-range ids and decode them back without error.
@@ -33,10 +33,18 @@ static const char *const TEXTS[] = {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     baldro_error err = { 0 };
     baldro_tokenizer *t = NULL;
-    int rc = baldro_tok_load_buffers((const char *)data, size, NULL, 0, "fuzz", &t, &err);
+    /* Bytes after the first NUL, if any, are the tokenizer_config.json. */
+    const uint8_t *nul = memchr(data, 0, size);
+    size_t tj_len = nul ? (size_t)(nul - data) : size;
+    const char *cfg = nul ? (const char *)nul + 1 : NULL;
+    size_t cfg_len = nul ? size - tj_len - 1 : 0;
+    int rc = baldro_tok_load_buffers((const char *)data, tj_len, cfg, cfg_len, "fuzz", &t, &err);
     if (rc != BALDRO_OK) {
-        CHECK(t == NULL && err.code == rc && (rc == BALDRO_EINVAL || rc == BALDRO_EUNSUPPORTED));
-        CHECK(strncmp(err.msg, "fuzz: ", 6) == 0 && strchr(err.msg, '\n') == NULL);
+        CHECK(t == NULL && err.code == rc && (rc == BALDRO_EINVAL || rc == BALDRO_EUNSUPPORTED ||
+                                              rc == BALDRO_ENOMEM));
+        CHECK((strncmp(err.msg, "fuzz: ", 6) == 0 ||
+               strncmp(err.msg, "./tokenizer_config.json: ", 25) == 0) &&
+              strchr(err.msg, '\n') == NULL);
         return 0;
     }
     int32_t nv = baldro_tok_vocab_size(t);

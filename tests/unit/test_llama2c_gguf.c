@@ -4,7 +4,7 @@
  * parameters; logits at positions 0, 1, 2, 10, 50 of the greedy sequence within 1e-4 of
  * the float64 reference; 256 greedy tokens from BOS equal the reference ids, and their
  * first 200 decode to run.c's output byte for byte; prompt encodings match; corrupt files
- * fail with one line naming the file.
+ * fail with one line naming the file; the GGUF file's own vocabulary is tok512.bin.
  */
 #include <criterion/criterion.h>
 #include <glib.h>
@@ -18,6 +18,7 @@
 #include "engine/model_import.h"
 #include "engine_util.h"
 #include "io/gguf.h"
+#include "io/gguf_vocab.h"
 #include "io/llama2c.h"
 
 #define MODEL_DIR BALDRO_SOURCE_DIR "/../shared/models/stories260K"
@@ -583,4 +584,38 @@ Test(llama2c_gguf_bad, bin_untied_classifier) {
     g_free(p);
     g_free(c);
     g_free(buf);
+}
+
+/* The vocabulary inside the GGUF file, with llama.cpp's edits undone, is tok512.bin piece
+ * for piece and score for score; and a GGUF without one is refused by name. */
+Test(llama2c_gguf, gguf_vocabulary_is_tok512) {
+    baldro_error err = {0};
+    char *gp = fixture("stories260K.gguf"), *tp = fixture("tok512.bin");
+    baldro_gguf_file *f = NULL;
+    baldro_l2c_tokenizer *a = NULL, *b = NULL;
+    cr_assert_eq(baldro_gguf_open(gp, &f, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(baldro_gguf_l2c_tokenizer(f, &a, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(baldro_l2c_tokenizer_open(tp, 512, &b, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(baldro_l2c_tokenizer_vocab_size(a), 512);
+    for (int32_t i = 0; i < 512; i++) {
+        size_t la, lb;
+        float sa, sb;
+        const char *pa = baldro_l2c_tokenizer_piece(a, i, &la, &sa);
+        const char *pb = baldro_l2c_tokenizer_piece(b, i, &lb, &sb);
+        cr_assert(la == lb && memcmp(pa, pb, la) == 0, "piece %d differs", i);
+        cr_assert_eq(sa, sb, "score %d differs", i);
+    }
+    baldro_l2c_tokenizer_free(a);
+    baldro_l2c_tokenizer_free(b);
+    baldro_gguf_close(f);
+    /* A GGUF without tokenizer keys: the error names the file and the key. */
+    static const unsigned char empty[] = {'G', 'G', 'U', 'F', 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                          0, 0, 0, 0, 0, 0, 0, 0};
+    cr_assert_eq(baldro_gguf_open_memory(empty, sizeof empty, "empty.gguf", &f, &err), BALDRO_OK,
+                 "%s", err.msg);
+    cr_assert_eq(baldro_gguf_l2c_tokenizer(f, &a, &err), BALDRO_EINVAL);
+    cr_assert(strstr(err.msg, "empty.gguf: tokenizer.ggml.tokens: missing"), "%s", err.msg);
+    baldro_gguf_close(f);
+    g_free(gp);
+    g_free(tp);
 }

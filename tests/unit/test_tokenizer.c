@@ -337,6 +337,62 @@ Test(tokenizer, file_errors) {
     g_free(dir);
 }
 
+/* tokenizer_config.json: added_tokens_decoder extends or annotates the vocabulary as
+ * transformers does, pad_token and chat_template are read, and chat_template.jinja wins. */
+Test(tokenizer, config_added_tokens_and_template) {
+    baldro_tokenizer *t = NULL;
+    baldro_error err = { 0 };
+    char *dir = g_dir_make_tmp("baldro-tok-XXXXXX", NULL);
+    cr_assert_not_null(dir);
+    char *tj = g_build_filename(dir, "tokenizer.json", NULL);
+    char *tc = g_build_filename(dir, "tokenizer_config.json", NULL);
+    char *jj = g_build_filename(dir, "chat_template.jinja", NULL);
+    cr_assert(g_file_set_contents(tj, "{\"model\":{\"vocab\":{\"a\":0,\"b\":1}},\"added_tokens\":"
+                                  "[{\"id\":2,\"content\":\"<s>\",\"special\":true}]}", -1, NULL));
+    /* id 3 is new; id 2 agrees with tokenizer.json */
+    cr_assert(g_file_set_contents(tc, "{\"added_tokens_decoder\":{\"2\":{\"content\":\"<s>\","
+                                  "\"special\":true},\"3\":{\"content\":\"<pad>\",\"special\":"
+                                  "true}},\"pad_token\":\"<pad>\",\"bos_token\":\"<s>\","
+                                  "\"chat_template\":\"{{ '[INST] ' }}\"}", -1, NULL));
+    cr_assert_eq(baldro_tok_load_json(tj, &t, &err), BALDRO_OK, "%s", err.msg);
+    cr_expect_eq(baldro_tok_vocab_size(t), 4);
+    cr_expect_eq(baldro_tok_pad(t), 3);
+    cr_expect(baldro_tok_is_special(t, 3));
+    cr_expect_str_eq(baldro_tok_chat_template(t), "{{ '[INST] ' }}");
+    int32_t *ids = NULL;
+    size_t n = 0;
+    cr_assert_eq(baldro_tok_encode(t, "a<pad>b", 7, 0, &ids, &n, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(n, 3);
+    cr_expect(ids[0] == 0 && ids[1] == 3 && ids[2] == 1, "%d %d %d", ids[0], ids[1], ids[2]);
+    g_free(ids);
+    baldro_tok_free(t);
+    cr_assert(g_file_set_contents(jj, "{{ 'jinja file' }}", -1, NULL));
+    cr_assert_eq(baldro_tok_load_json(tj, &t, &err), BALDRO_OK, "%s", err.msg);
+    cr_expect_str_eq(baldro_tok_chat_template(t), "{{ 'jinja file' }}");
+    baldro_tok_free(t);
+    /* an id that tokenizer.json gives to another string: two different tokenizers */
+    cr_assert(g_file_set_contents(tc, "{\"added_tokens_decoder\":{\"1\":{\"content\":\"<x>\"}}}",
+                                  -1, NULL));
+    cr_expect_eq(baldro_tok_load_json(tj, &t, &err), BALDRO_EINVAL);
+    cr_expect(strstr(err.msg, "tokenizer_config.json: added_tokens_decoder.1: '<x>' but "
+                              "tokenizer.json gives id 1 to 'b'"), "%s", err.msg);
+    cr_assert(g_file_set_contents(tc, "{\"added_tokens_decoder\":{\"x\":{\"content\":\"<x>\"}}}",
+                                  -1, NULL));
+    cr_expect_eq(baldro_tok_load_json(tj, &t, &err), BALDRO_EINVAL);
+    cr_expect(strstr(err.msg, "added_tokens_decoder.x: expected an id"), "%s", err.msg);
+    cr_assert(g_file_set_contents(tc, "{\"chat_template\": 5}", -1, NULL));
+    cr_expect_eq(baldro_tok_load_json(tj, &t, &err), BALDRO_EINVAL);
+    cr_expect(strstr(err.msg, "chat_template: expected a string"), "%s", err.msg);
+    g_remove(jj);
+    g_remove(tj);
+    g_remove(tc);
+    g_rmdir(dir);
+    g_free(jj);
+    g_free(tj);
+    g_free(tc);
+    g_free(dir);
+}
+
 /* ---- pipeline variants (tests/fixtures/tokenizers/variants.jsonl) ---- */
 
 /* The base tokenizer.json with some top-level members replaced, as text. */
