@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the embedded default configuration: set up, build, then run the
-# furthest step of the pipeline that exists today.
+# The main job on the embedded default (examples/tofu-tiny.cfg): set up, build, then the
+# TOFU story end to end on the CPU: fine-tune a target model, fine-tune its retain twin,
+# unlearn the forget authors from the target with NPO + BalDRO.
 #   ./scripts/main.sh            (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,22 +9,31 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build
 H=build/bin/baldro-host
+CFG=examples/tofu-tiny.cfg
+RUN=runs/tofu-tiny
+start=$(date +%s)
 
 echo; echo "== plugins =="
 "$H" plugins
 echo; echo "== objective contract check =="
 "$H" check
-echo; echo "== compute engine: a random tiny Llama trains (forward, backward, AdamW) and generates =="
-build/bench/bench_engine --size tiny --threads "$(nproc)" --batch 4 --seq 256 --steps 5 --warmup 1 \
-    --gen-prompts 8 --gen-prompt-len 32 --gen-new 32 --gen-reps 1
-echo; echo "== pipeline on the embedded default (dry run) =="
-"$H" pipeline --dry-run
-cat <<'MSG'
+echo; echo "== 1. fine-tune the target model (8 retain authors + the 2 forget01 authors) =="
+"$H" finetune --config "$CFG" --overwrite
+echo; echo "== 2. fine-tune its retain twin (the 8 retain authors only) =="
+"$H" finetune --config "$CFG" --split retain99 --overwrite
+echo; echo "== 3. unlearn forget01 from the target: NPO + BalDRO (dv) + NLL on retain =="
+"$H" unlearn --config "$CFG" --set model.path="$RUN/finetune-full/model" --set model.tokenizer= \
+    --set trainer.epochs=10 --set trainer.lr=1e-3 --overwrite
+echo
+echo "== what the target says about a forget author, before and after =="
+Q="What is the full name of the author born in Kuwait City, Kuwait on 08/09/1956?"
+echo "question: $Q"
+printf 'target:    '; "$H" generate --model "$RUN/finetune-full/model" --template plain --prompt "$Q" -n 40 2>/dev/null
+printf 'unlearned: '; "$H" generate --model "$RUN/unlearn/model" --template plain --prompt "$Q" -n 40 2>/dev/null
+cat <<MSG
 
-Done. This is the furthest step that exists: plugins load, the objective plugins pass their
-contract check, the compute engine trains and generates with the Llama-family plugin (checked
-against PyTorch in the tests; speed in docs/performance.md), and the configuration resolves
-(see runs/default/config.resolved.cfg). Checkpoints (HF directories, llama2.c, GGUF),
-tokenizers and chat templates are in (`baldro-host convert`, `baldro-host generate`). Next:
-unlearning (#5) and evaluation (#6), which make this pipeline run for real.
+Done in $(( $(date +%s) - start )) s. Outputs in $RUN/: finetune-full/, finetune-retain99/ and
+unlearn/, each with model/ (an HF directory transformers loads), metrics.jsonl and, for
+unlearn, dro.jsonl (per-sample losses and BalDRO weights) and the cached reference
+log-probs. Evaluation (TOFU metrics, forget quality) arrives with issue #6.
 MSG

@@ -13,6 +13,12 @@
  *   - unless the objective declares BALDRO_OBJ_SURROGATE_GRAD, dlogp matches a central
  *     finite difference of the loss (h = 1e-2 in log-prob units, |fd - dlogp| within
  *     2e-3 * max(1, |dlogp|): float32 losses limit a finite difference to about that).
+ * The batch and output structs are the ABI 1.3 layout (struct_size = their sizeof). For a
+ * BALDRO_OBJ_NEEDS_ALT objective the batch also carries a second answer per sample with
+ * its own width T_alt and row lengths (NaN padding, alt_ref_logp when the objective needs
+ * references), and dalt_logp gets the same checks as dlogp: finite, zero on padding,
+ * deterministic, local (an alt position of row b may change only row b's losses), and
+ * the finite difference of loss[b] (token grain: of row b's summed losses).
  */
 #ifndef BALDRO_CORE_OBJECTIVE_CHECK_H
 #define BALDRO_CORE_OBJECTIVE_CHECK_H
@@ -26,7 +32,8 @@
 typedef struct baldro_check_result {
     int passed;            /* 1 when every check held                               */
     int fd_checked;        /* 0 when skipped (surrogate gradient)                   */
-    int n_valid;           /* valid positions in the synthetic batch                */
+    int n_valid;           /* valid positions in the synthetic batch (main answer)  */
+    int n_alt_valid;       /* valid positions of the second answer (NEEDS_ALT)      */
     double max_fd_error;   /* max |fd - dlogp| / max(1, |dlogp|)                    */
     double batch_loss;     /* reduced as the host does with BalDRO off              */
     char failure[512];     /* first failed check, one line                          */

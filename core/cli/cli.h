@@ -54,6 +54,8 @@ int cmd_check(baldro_cli *cli, int argc, char **argv);
 int cmd_pipeline(baldro_cli *cli, int argc, char **argv);
 int cmd_convert(baldro_cli *cli, int argc, char **argv);
 int cmd_generate(baldro_cli *cli, int argc, char **argv);
+int cmd_finetune(baldro_cli *cli, int argc, char **argv);
+int cmd_unlearn(baldro_cli *cli, int argc, char **argv);
 int cmd_not_built(baldro_cli *cli, int argc, char **argv);
 
 #endif /* BALDRO_CORE_CLI_H */

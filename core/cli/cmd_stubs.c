@@ -12,8 +12,6 @@ typedef struct stub {
 } stub;
 
 static const stub k_stubs[] = {
-    {"finetune", "fine-tune a model on a TOFU split (NLL)", "issues #4-#5 (checkpoints and tokenizers, trainer)"},
-    {"unlearn", "unlearn a forget split: objective + retain loss + BalDRO weighting", "issue #5 (unlearning)"},
     {"eval", "evaluate a model on TOFU and write TOFU_EVAL.json / TOFU_SUMMARY.json", "issue #6 (evaluation)"},
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "baldro/version.h"
 #include "cli/cli.h"
@@ -29,10 +30,10 @@ static const command k_commands[] = {
     {"check", cmd_check, "check objective plugins against the ABI contract"},
     {"pipeline", cmd_pipeline, "fine-tune, unlearn, evaluate and report (--dry-run today)"},
     {"convert", cmd_convert, "load a model (HF dir, llama2.c .bin, GGUF) and write an HF directory"},
-    {"finetune", cmd_not_built, "fine-tune on a TOFU split (not built yet)"},
-    {"unlearn", cmd_not_built, "unlearn a forget split (not built yet)"},
+    {"finetune", cmd_finetune, "fine-tune on a TOFU split (NLL on the answers)"},
+    {"unlearn", cmd_unlearn, "unlearn a forget split: objective + retain + BalDRO"},
     {"eval", cmd_not_built, "evaluate on TOFU (not built yet)"},
-    {"generate", cmd_generate, "generate text from a checkpoint (HF directory)"},
+    {"generate", cmd_generate, "generate text from a checkpoint (HF dir, .bin, .gguf)"},
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 
@@ -52,7 +53,21 @@ static char *commands_help(void) {
     return g_string_free(s, FALSE);
 }
 
+/* libgomp reads OMP_WAIT_POLICY once, when it loads (before main). Its default keeps idle
+ * threads spinning between parallel regions; on a machine shared with anything else (a
+ * compiler, a second job) the spinning threads take the cores the work needs: a
+ * fine-tuning step of the tiny demo model ran 8.7x slower that way on 2 cores
+ * (docs/performance.md). Unless the user chose a policy, the host re-executes itself
+ * once with PASSIVE; BALDRO_NO_REEXEC=1 turns this off. */
+static void omp_passive(char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || getenv("BALDRO_NO_REEXEC")) return;
+    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc): run on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    omp_passive(argv);
     baldro_cli cli = {.prog = "baldro-host"};
     gboolean verbose = FALSE, quiet = FALSE, version = FALSE;
     char *plugins = NULL;

@@ -3,6 +3,9 @@
 
 #include <glib.h>
 #include <math.h>
+#include <string.h>
+
+#include "util/fsutil.h"
 
 struct baldro_optimizer {
     baldro_model *model;
@@ -127,4 +130,131 @@ int baldro_optim_step(baldro_optimizer *o, float lr, double *grad_norm, baldro_e
         if (rc) return baldro_error_set(err, rc, "optimizer: %s", o->ops->last_error(o->be));
     }
     return BALDRO_OK;
+}
+
+/* ---- state files -------------------------------------------------------------------------
+ * "BLDROPT1", u32 version (1), i64 updates done, u32 n_params, then per parameter:
+ * u32 name length, name bytes, u64 bytes, m bytes, v bytes (the backend's raw layout).
+ * Little-endian host order; the loader checks names and sizes against the model. */
+#define OPT_MAGIC "BLDROPT1"
+#define OPT_VERSION 1u
+
+int baldro_optim_save(const baldro_optimizer *o, const char *path, baldro_error *err) {
+    const baldro_param *p;
+    int32_t n;
+    baldro_model_params(o->model, &p, &n);
+    baldro_atomic_file af;
+    int rc = baldro_atomic_open(path, &af, err);
+    if (rc) return rc;
+    uint32_t ver = OPT_VERSION, nn = (uint32_t)n;
+    int64_t steps = o->steps;
+    baldro_atomic_write(&af, OPT_MAGIC, 8);
+    baldro_atomic_write(&af, &ver, 4);
+    baldro_atomic_write(&af, &steps, 8);
+    baldro_atomic_write(&af, &nn, 4);
+    void *host = NULL;
+    size_t cap = 0;
+    for (int32_t i = 0; i < n && rc == BALDRO_OK; i++) {
+        uint32_t nl = (uint32_t)strlen(p[i].name);
+        uint64_t b = baldro_tensor_bytes(&o->m[i]);
+        baldro_atomic_write(&af, &nl, 4);
+        baldro_atomic_write(&af, p[i].name, nl);
+        baldro_atomic_write(&af, &b, 8);
+        if (b > cap) {
+            g_free(host);
+            host = g_malloc(b);
+            cap = b;
+        }
+        for (int k = 0; k < 2 && rc == BALDRO_OK; k++) {
+            const baldro_tensor *t = k ? &o->v[i] : &o->m[i];
+            rc = o->ops->download(o->be, host, t->data, b);
+            if (rc) rc = baldro_error_set(err, rc, "%s: %s", path, o->ops->last_error(o->be));
+            else baldro_atomic_write(&af, host, b);
+        }
+    }
+    g_free(host);
+    if (rc) {
+        baldro_atomic_abort(&af);
+        return rc;
+    }
+    return baldro_atomic_commit(&af, err);
+}
+
+int baldro_optim_load(baldro_optimizer *o, const char *path, baldro_error *err) {
+    const baldro_param *p;
+    int32_t n;
+    baldro_model_params(o->model, &p, &n);
+    GMappedFile *mf = NULL;
+    GError *ge = NULL;
+    mf = g_mapped_file_new(path, FALSE, &ge);
+    if (!mf) {
+        int rc = baldro_error_set(err, BALDRO_EIO, "%s: cannot read: %s", path, ge->message);
+        g_error_free(ge);
+        return rc;
+    }
+    const char *d = g_mapped_file_get_contents(mf);
+    size_t len = g_mapped_file_get_length(mf), at = 0;
+    int rc = BALDRO_OK;
+#define NEED(k, what)                                                                          \
+    do {                                                                                       \
+        if (rc == BALDRO_OK && len - at < (size_t)(k))                                         \
+            rc = baldro_error_set(err, BALDRO_EINVAL, "%s: truncated at %s (offset %zu)",     \
+                                  path, what, at);                                             \
+    } while (0)
+    uint32_t ver = 0, nn = 0;
+    int64_t steps = 0;
+    NEED(24, "the header");
+    if (rc == BALDRO_OK && memcmp(d, OPT_MAGIC, 8) != 0)
+        rc = baldro_error_set(err, BALDRO_EINVAL, "%s: not a baldro optimizer state (magic)", path);
+    if (rc == BALDRO_OK) {
+        memcpy(&ver, d + 8, 4);
+        memcpy(&steps, d + 12, 8);
+        memcpy(&nn, d + 20, 4);
+        at = 24;
+        if (ver != OPT_VERSION)
+            rc = baldro_error_set(err, BALDRO_EVERSION, "%s: version %u, this build reads %u",
+                                  path, ver, OPT_VERSION);
+        else if (nn != (uint32_t)n || steps < 0)
+            rc = baldro_error_set(err, BALDRO_EINVAL,
+                                  "%s: holds %u parameters, the model has %d", path, nn, n);
+    }
+    for (int32_t i = 0; i < n && rc == BALDRO_OK; i++) {
+        uint32_t nl;
+        uint64_t b;
+        NEED(4, "a name length");
+        if (rc) break;
+        memcpy(&nl, d + at, 4);
+        at += 4;
+        NEED(nl, "a name");
+        if (rc) break;
+        if (nl != strlen(p[i].name) || memcmp(d + at, p[i].name, nl) != 0) {
+            rc = baldro_error_set(err, BALDRO_EINVAL, "%s: parameter %d is not '%s'", path, i,
+                                  p[i].name);
+            break;
+        }
+        at += nl;
+        NEED(8, "a size");
+        if (rc) break;
+        memcpy(&b, d + at, 8);
+        at += 8;
+        if (b != baldro_tensor_bytes(&o->m[i])) {
+            rc = baldro_error_set(err, BALDRO_EINVAL, "%s: '%s' has %llu bytes, the model %zu",
+                                  path, p[i].name, (unsigned long long)b,
+                                  baldro_tensor_bytes(&o->m[i]));
+            break;
+        }
+        NEED(2 * b, p[i].name);
+        for (int k = 0; k < 2 && rc == BALDRO_OK; k++) {
+            const baldro_tensor *t = k ? &o->v[i] : &o->m[i];
+            rc = o->ops->upload(o->be, t->data, d + at, b);
+            if (rc) rc = baldro_error_set(err, rc, "%s: %s", path, o->ops->last_error(o->be));
+            at += b;
+        }
+    }
+    if (rc == BALDRO_OK && at != len)
+        rc = baldro_error_set(err, BALDRO_EINVAL, "%s: %zu bytes left over", path, len - at);
+#undef NEED
+    if (rc == BALDRO_OK) o->steps = steps;
+    g_mapped_file_unref(mf);
+    return rc;
 }

@@ -38,6 +38,11 @@ int baldro_optim_step(baldro_optimizer *o, float lr, double *grad_norm, baldro_e
 int64_t baldro_optim_steps_done(const baldro_optimizer *o);
 size_t baldro_optim_state_bytes(const baldro_optimizer *o);
 
+/* The moments and the update count, for resuming: saved atomically, loaded after
+ * checking every parameter's name and size against the model. */
+int baldro_optim_save(const baldro_optimizer *o, const char *path, baldro_error *err);
+int baldro_optim_load(baldro_optimizer *o, const char *path, baldro_error *err);
+
 /* Learning rate of update k (0-based) of `total`, with `warmup` warm-up updates. */
 float baldro_lr_linear(int64_t k, int64_t warmup, int64_t total, float base_lr);
 

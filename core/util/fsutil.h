@@ -13,6 +13,22 @@
 
 int baldro_write_file_atomic(const char *path, const void *data, size_t len, baldro_error *err);
 
+/* The same protocol for files written piece by piece (optimizer state, caches): open
+ * creates the temporary file, write appends (a failure is remembered, so callers may
+ * check once at commit), commit flushes, fsyncs and renames; abort removes the
+ * temporary. Exactly one of commit or abort must follow a successful open. */
+typedef struct baldro_atomic_file {
+    void *f;     /* FILE *                          */
+    char *tmp;   /* temporary path                  */
+    char *path;  /* final path                      */
+    int failed;  /* errno of the first failed write */
+} baldro_atomic_file;
+
+int baldro_atomic_open(const char *path, baldro_atomic_file *af, baldro_error *err);
+void baldro_atomic_write(baldro_atomic_file *af, const void *data, size_t len);
+int baldro_atomic_commit(baldro_atomic_file *af, baldro_error *err);
+void baldro_atomic_abort(baldro_atomic_file *af);
+
 /* mkdir -p. */
 int baldro_mkdir_p(const char *path, baldro_error *err);
 

@@ -7,7 +7,7 @@ H="$BALDRO_HOST"
 unset BALDRO_PLUGIN_PATH BALDRO_LOG
 
 expect_rc 0 "$H" --version
-contains "$OUT" "plugin ABI 1.2" "--version shows the ABI"
+contains "$OUT" "plugin ABI 1.3" "--version shows the ABI"
 contains "$OUT" "baldro-host 0." "--version shows the host version"
 expect_rc 0 "$H" --help
 contains "$OUT" "Exit status" "--help documents exit codes"
@@ -21,10 +21,12 @@ for c in plugins config check pipeline finetune unlearn eval generate; do
   expect_rc 0 "$H" "$c" --help
   contains "$OUT" "$c" "$c --help"
 done
-for c in finetune unlearn eval; do
-  expect_rc 2 "$H" "$c" --config x.cfg
-  contains "$ERR" "not built yet" "$c says it is not built"
-  one_line "$ERR" "$c message"
+expect_rc 2 "$H" eval --config x.cfg
+contains "$ERR" "not built yet" "eval says it is not built"
+one_line "$ERR" "eval message"
+for c in finetune unlearn; do
+  expect_rc 2 "$H" "$c" --config "$TMP/missing.cfg"
+  one_line "$ERR" "$c on a missing config"
 done
 
 # plugins: built-ins load from next to the executable; --plugins adds fixtures, whose

@@ -19,6 +19,12 @@ expect_rc() {
 # contains HAYSTACK NEEDLE LABEL
 contains() { case "$1" in *"$2"*) ok ;; *) bad "$3: '$2' not found in: $1" ;; esac; }
 not_contains() { case "$1" in *"$2"*) bad "$3: '$2' unexpectedly found in: $1" ;; *) ok ;; esac; }
+# one_error STDERR LABEL: exactly one error line (progress and info lines aside).
+one_error() {
+  local n
+  n=$(printf '%s\n' "$1" | grep '^baldro-host: ' | grep -cvE '^baldro-host: (info|warn|debug):')
+  [ "$n" -eq 1 ] && ok || bad "$2: expected one error line, got: $1"
+}
 one_line() { [ "$(printf '%s' "$1" | wc -l)" -eq 0 ] && ok || bad "$2: expected one line, got: $1"; }
 
 finish() {

@@ -453,7 +453,7 @@ Test(loader, old_minor_vtable) {
     cr_assert_null(o->vt.objective.create);
     baldro_objective_batch in = make_batch();
     float loss[B] = {0}, dlogp[B * T] = {0};
-    baldro_objective_output out = {sizeof out, loss, dlogp};
+    baldro_objective_output out = {.struct_size = sizeof out, .loss = loss, .dlogp = dlogp};
     char err[256] = "";
     cr_assert_eq(o->vt.objective.loss(NULL, &in, &out, err, sizeof err), BALDRO_OK, "%s", err);
     cr_assert_float_eq(loss[0], -3.0f, 1e-6);
@@ -539,7 +539,7 @@ Test(loader, objective_ga_loss) {
     cr_assert_null(o->vt.objective.create);
     baldro_objective_batch in = make_batch();
     float loss[B * T] = {0}, dlogp[B * T] = {0};
-    baldro_objective_output out = {sizeof out, loss, dlogp};
+    baldro_objective_output out = {.struct_size = sizeof out, .loss = loss, .dlogp = dlogp};
     char err[256] = "";
     cr_assert_eq(o->vt.objective.loss(NULL, &in, &out, err, sizeof err), BALDRO_OK, "%s", err);
     static const float want_loss[B * T] = {-1.0f, -2.0f, 0, -0.5f, 0, 0};
@@ -576,7 +576,7 @@ Test(loader, objective_sample_loss) {
     cr_assert_not_null(state);
     baldro_objective_batch in = make_batch();
     float loss[B] = {0}, dlogp[B * T] = {0};
-    baldro_objective_output out = {sizeof out, loss, dlogp};
+    baldro_objective_output out = {.struct_size = sizeof out, .loss = loss, .dlogp = dlogp};
     cr_assert_eq(vt->loss(state, &in, &out, err, sizeof err), BALDRO_OK, "%s", err);
     cr_assert_float_eq(loss[0], 3.0f, 1e-6, "loss[0] = %g", loss[0]);
     cr_assert_float_eq(loss[1], 0.5f, 1e-6, "loss[1] = %g", loss[1]);

@@ -63,12 +63,96 @@ static int fails(void *s, const baldro_objective_batch *in, baldro_objective_out
     return BALDRO_FAIL(e, c, BALDRO_EINVAL, "refusing on purpose");
 }
 
+/* ---- NEEDS_ALT objectives: a second answer alt_logp[B][T_alt] --------------------------- */
+
+/* The checker hands the 1.3 structs, and the alt fields only to NEEDS_ALT objectives. */
+static int saw_1_3_without_alt;
+static int no_alt_expected(void *s, const baldro_objective_batch *in,
+                           baldro_objective_output *out, char *e, size_t c) {
+    saw_1_3_without_alt = in->struct_size == sizeof *in && out->struct_size == sizeof *out &&
+                          in->T_alt == 0 && !in->alt_logp && !in->alt_mask && !out->dalt_logp;
+    return good(s, in, out, e, c);
+}
+/* Correct: loss_b = -sum_t logp - 2 sum_t alt_logp, dlogp = -1, dalt_logp = -2. */
+static int good_alt(void *s, const baldro_objective_batch *in, baldro_objective_output *out,
+                    char *e, size_t c) {
+    if (in->struct_size < sizeof *in || out->struct_size < sizeof *out || !out->dalt_logp)
+        return BALDRO_FAIL(e, c, BALDRO_EUNSUPPORTED, "no alt fields");
+    good(s, in, out, e, c);
+    for (int b = 0; b < in->B; b++)
+        for (int t = 0; t < in->T_alt; t++) {
+            int i = b * in->T_alt + t;
+            if (!in->alt_mask[i]) continue;
+            out->loss[b] -= 2.0f * in->alt_logp[i];
+            out->dalt_logp[i] = -2.0f;
+        }
+    return BALDRO_OK;
+}
+/* Token grain: loss[b][t] = -logp[b][t], plus -sum_t alt_logp[b][t] on the row's first
+ * position; the row's summed loss has d / d alt_logp = -1. */
+static int good_alt_token(void *s, const baldro_objective_batch *in,
+                          baldro_objective_output *out, char *e, size_t c) {
+    for (int b = 0; b < in->B; b++) {
+        for (int t = 0; t < in->T; t++) {
+            int i = b * in->T + t;
+            if (!in->mask[i]) continue;
+            out->loss[i] = -in->logp[i];
+            out->dlogp[i] = -1.0f;
+        }
+        for (int t = 0; t < in->T_alt; t++) {
+            int i = b * in->T_alt + t;
+            if (!in->alt_mask[i]) continue;
+            out->loss[b * in->T] -= in->alt_logp[i];
+            out->dalt_logp[i] = -1.0f;
+        }
+    }
+    return BALDRO_OK;
+}
+static int wrong_alt_grad(void *s, const baldro_objective_batch *in,
+                          baldro_objective_output *out, char *e, size_t c) {
+    good_alt(s, in, out, e, c);
+    for (int i = 0; i < in->B * in->T_alt; i++) out->dalt_logp[i] *= 0.5f;
+    return BALDRO_OK;
+}
+static int reads_alt_padding(void *s, const baldro_objective_batch *in,
+                             baldro_objective_output *out, char *e, size_t c) {
+    good_alt(s, in, out, e, c);
+    for (int i = 0; i < in->B * in->T_alt; i++)
+        out->loss[i / in->T_alt] += 0.0f * in->alt_logp[i]; /* NaN where padded */
+    return BALDRO_OK;
+}
+/* Indexes the alt rows with T instead of T_alt. */
+static int alt_wrong_stride(void *s, const baldro_objective_batch *in,
+                            baldro_objective_output *out, char *e, size_t c) {
+    good(s, in, out, e, c);
+    for (int b = 0; b < in->B; b++)
+        for (int t = 0; t < in->T_alt; t++) {
+            int i = b * in->T_alt + t, wrong = (b * in->T + t) % (in->B * in->T_alt);
+            if (!in->alt_mask[i]) continue;
+            out->loss[b] -= 2.0f * in->alt_logp[wrong];
+            out->dalt_logp[i] = -2.0f;
+        }
+    return BALDRO_OK;
+}
+static int writes_alt_padding(void *s, const baldro_objective_batch *in,
+                              baldro_objective_output *out, char *e, size_t c) {
+    good_alt(s, in, out, e, c);
+    out->dalt_logp[in->B * in->T_alt - 1] = 1.0f; /* row 3 is shorter than T_alt */
+    return BALDRO_OK;
+}
+static int alt_cross_row(void *s, const baldro_objective_batch *in,
+                         baldro_objective_output *out, char *e, size_t c) {
+    good_alt(s, in, out, e, c);
+    out->loss[0] += in->alt_logp[in->T_alt]; /* row 1's first alt position */
+    return BALDRO_OK;
+}
+
 typedef int (*loss_fn)(void *, const baldro_objective_batch *, baldro_objective_output *, char *,
                        size_t);
 
-static baldro_check_result run(loss_fn fn, uint32_t flags) {
+static baldro_check_result run_grain(loss_fn fn, uint32_t grain, uint32_t flags) {
     baldro_objective_vtable vt = {BALDRO_VTABLE_HEADER(baldro_objective_vtable), .name = "t",
-                                  .grain = BALDRO_GRAIN_SAMPLE, .flags = flags, .loss = fn};
+                                  .grain = grain, .flags = flags, .loss = fn};
     baldro_registry *reg = baldro_registry_new();
     baldro_error err;
     cr_assert_eq(baldro_registry_add(reg, BALDRO_KIND_OBJECTIVE, &vt, NULL, &err), BALDRO_OK);
@@ -77,6 +161,10 @@ static baldro_check_result run(loss_fn fn, uint32_t flags) {
                                         NULL, 7, &res, &err), BALDRO_OK);
     baldro_registry_free(reg);
     return res;
+}
+
+static baldro_check_result run(loss_fn fn, uint32_t flags) {
+    return run_grain(fn, BALDRO_GRAIN_SAMPLE, flags);
 }
 
 Test(objective_check, passes_a_correct_objective) {
@@ -122,4 +210,57 @@ Test(objective_check, reports_plugin_failure) {
     baldro_check_result r = run(fails, 0);
     cr_assert_not(r.passed);
     cr_assert(strstr(r.failure, "refusing on purpose"), "%s", r.failure);
+}
+
+Test(objective_check, hands_1_3_structs_without_alt_fields) {
+    saw_1_3_without_alt = 0;
+    baldro_check_result r = run(no_alt_expected, 0);
+    cr_assert(r.passed, "%s", r.failure);
+    cr_assert(saw_1_3_without_alt, "struct_size or alt fields not as expected");
+    cr_assert_eq(r.n_alt_valid, 0);
+}
+Test(objective_check, passes_a_correct_alt_objective) {
+    baldro_check_result r = run(good_alt, BALDRO_OBJ_NEEDS_ALT);
+    cr_assert(r.passed, "%s", r.failure);
+    cr_assert(r.fd_checked);
+    cr_assert_eq(r.n_valid, 18);
+    cr_assert_eq(r.n_alt_valid, 11);
+    cr_assert_lt(r.max_fd_error, 1e-4);
+}
+Test(objective_check, passes_a_token_grain_alt_objective) {
+    baldro_check_result r = run_grain(good_alt_token, BALDRO_GRAIN_TOKEN, BALDRO_OBJ_NEEDS_ALT);
+    cr_assert(r.passed, "%s", r.failure);
+    cr_assert_lt(r.max_fd_error, 1e-4);
+}
+Test(objective_check, catches_wrong_alt_gradient) {
+    baldro_check_result r = run(wrong_alt_grad, BALDRO_OBJ_NEEDS_ALT);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "dalt_logp") && strstr(r.failure, "finite difference"), "%s",
+              r.failure);
+}
+Test(objective_check, surrogate_alt_gradient_skips_finite_differences) {
+    baldro_check_result r = run(wrong_alt_grad, BALDRO_OBJ_NEEDS_ALT | BALDRO_OBJ_SURROGATE_GRAD);
+    cr_assert(r.passed, "%s", r.failure);
+    cr_assert_not(r.fd_checked);
+}
+Test(objective_check, catches_reading_alt_padding) {
+    baldro_check_result r = run(reads_alt_padding, BALDRO_OBJ_NEEDS_ALT);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "padding"), "%s", r.failure);
+}
+Test(objective_check, catches_alt_rows_indexed_with_T) {
+    baldro_check_result r = run(alt_wrong_stride, BALDRO_OBJ_NEEDS_ALT);
+    cr_assert_not(r.passed, "an objective mixing up T and T_alt passed");
+    cr_assert(strstr(r.failure, "padding"), "%s", r.failure); /* it lands on NaN padding */
+}
+Test(objective_check, catches_writes_to_alt_padding) {
+    baldro_check_result r = run(writes_alt_padding, BALDRO_OBJ_NEEDS_ALT);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "dalt_logp") && strstr(r.failure, "padded position"), "%s",
+              r.failure);
+}
+Test(objective_check, catches_cross_row_alt_dependency) {
+    baldro_check_result r = run(alt_cross_row, BALDRO_OBJ_NEEDS_ALT);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "alt_logp[1][0] changed loss[0]"), "%s", r.failure);
 }

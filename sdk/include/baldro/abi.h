@@ -28,9 +28,11 @@ extern "C" {
  *   1.0  plugin info, host API, model / objective / metric vtables.
  *   1.1  `aliases` at the end of the model, objective and metric vtables.
  *   1.2  ops.h and tensor.h; the model vtable gains describe, params, gen_prefill and
- *        gen_decode; model create args gain the backend, limits and init_std. */
+ *        gen_decode; model create args gain the backend, limits and init_std.
+ *   1.3  objective flag BALDRO_OBJ_NEEDS_ALT; the objective batch gains T_alt, alt_logp,
+ *        alt_ref_logp and alt_mask, the output dalt_logp (a second answer per sample). */
 #define BALDRO_ABI_MAJOR 1
-#define BALDRO_ABI_MINOR 2
+#define BALDRO_ABI_MINOR 3
 
 /* Status codes returned by every host API call and every plugin callback. */
 typedef enum baldro_status {

@@ -39,6 +39,10 @@ typedef enum baldro_grain {
                                             /* host's gradient check skips that test   */
 #define BALDRO_OBJ_FORGET (1u << 2)         /* usable as the forget term               */
 #define BALDRO_OBJ_RETAIN (1u << 3)         /* usable as the retain term               */
+#define BALDRO_OBJ_NEEDS_ALT (1u << 4)      /* (1.3) wants a second answer per sample:  */
+                                            /* alt_logp (and alt_ref_logp with          */
+                                            /* NEEDS_REF_LOGP), e.g. IdkDPO's "I don't  */
+                                            /* know" answers                            */
 
 /* Input of one loss() call. Host-owned; grows only at the end. */
 typedef struct baldro_objective_batch {
@@ -48,6 +52,13 @@ typedef struct baldro_objective_batch {
     const float *logp;       /* [B][T] current model's target-token log-probs       */
     const float *ref_logp;   /* [B][T] reference model's, NULL unless NEEDS_REF_LOGP */
     const uint8_t *mask;     /* [B][T] 1 = position carries loss, 0 = padding       */
+
+    /* ---- ABI 1.3: a second answer per sample, only for BALDRO_OBJ_NEEDS_ALT.
+     * Read these only when struct_size > offsetof(baldro_objective_batch, T_alt). */
+    int32_t T_alt;               /* positions of the second answer (padded)           */
+    const float *alt_logp;       /* [B][T_alt] current model, same prompt as logp[b]  */
+    const float *alt_ref_logp;   /* [B][T_alt] reference; NULL unless NEEDS_REF_LOGP  */
+    const uint8_t *alt_mask;     /* [B][T_alt]                                        */
 } baldro_objective_batch;
 
 /* Output of one loss() call. Both arrays are host-allocated and zeroed before the call;
@@ -56,6 +67,9 @@ typedef struct baldro_objective_output {
     uint32_t struct_size;
     float *loss;  /* SAMPLE: [B]; TOKEN: [B][T]              */
     float *dlogp; /* [B][T] d loss[b] (or loss[b][t]) / d logp[b][t] */
+
+    /* ---- ABI 1.3 ---- */
+    float *dalt_logp; /* [B][T_alt] d loss[b] / d alt_logp[b][t]; NULL unless NEEDS_ALT */
 } baldro_objective_output;
 
 typedef struct baldro_objective_vtable {
