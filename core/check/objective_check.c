@@ -18,6 +18,15 @@ static const int k_alt_len[CHECK_B] = {3, 5, 1, 2};
 #define FD_H 1e-2
 #define FD_TOL 2e-3
 
+/* Synthetic rows for NEEDS_LOGITS objectives (loss_rows): N positions of a V-token
+ * vocabulary; two positions masked out (their logits are NaN), and some targets -1 (prompt
+ * positions) on both masked and unmasked positions, so an objective that keys on targets
+ * instead of mask, or the reverse, shows it. */
+#define CHECK_N 6
+#define CHECK_V 11
+static const uint8_t k_rows_mask[CHECK_N] = {1, 0, 1, 1, 0, 1};
+static const int32_t k_rows_target[CHECK_N] = {-1, -1, 3, 7, 2, -1};
+
 static uint64_t splitmix64(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -207,6 +216,158 @@ static int check_positions(check_ctx *c, const check_side *sd, int main_side,
     return 1;
 }
 
+/* ---- NEEDS_LOGITS objectives: loss_rows ----------------------------------------------- */
+
+typedef struct rows_ctx {
+    const baldro_objective_vtable *vt;
+    void *state;
+    float logits[CHECK_N * CHECK_V];     /* [N][V] current model, NaN on masked rows */
+    float ref_logits[CHECK_N * CHECK_V]; /* [N][V] reference,     NaN on masked rows */
+    float loss[CHECK_N];                 /* [N]                                      */
+    float dlogits[CHECK_N * CHECK_V];    /* [N][V]                                   */
+    char err[512];
+} rows_ctx;
+
+/* One loss_rows() call on the current inputs, outputs zeroed first as the host does. The
+ * structs are the 1.3 layout. Returns the plugin's status. */
+static int run_rows(rows_ctx *c) {
+    const baldro_objective_rows in = {
+        .struct_size = sizeof in, .N = CHECK_N, .V = CHECK_V, .logits = c->logits,
+        .ref_logits = c->ref_logits, .targets = k_rows_target, .mask = k_rows_mask};
+    baldro_objective_rows_output out = {.struct_size = sizeof out, .loss = c->loss,
+                                        .dlogits = c->dlogits};
+    memset(c->loss, 0, sizeof c->loss);
+    memset(c->dlogits, 0, sizeof c->dlogits);
+    c->err[0] = '\0';
+    return c->vt->loss_rows(c->state, &in, &out, c->err, sizeof c->err);
+}
+
+/* Logits of order 1 (uniform in [-3, 3]: distributions neither flat nor one-hot), the
+ * reference a perturbation of them (+-1), as after some unlearning steps. */
+static int fill_rows(uint64_t *s, rows_ctx *c) {
+    int n_valid = 0;
+    for (int n = 0; n < CHECK_N; n++) {
+        n_valid += k_rows_mask[n];
+        for (int v = 0; v < CHECK_V; v++) {
+            const int i = n * CHECK_V + v;
+            const double x = 6.0 * uniform01(s) - 3.0, r = x + 2.0 * uniform01(s) - 1.0;
+            c->logits[i] = k_rows_mask[n] ? (float)x : NAN;
+            c->ref_logits[i] = k_rows_mask[n] ? (float)r : NAN;
+        }
+    }
+    return n_valid;
+}
+
+/* The same rules as for loss(), on rows: finite outputs, masked rows (NaN) never read and
+ * their outputs exactly 0, determinism, loss[n] depending on row n only, and dlogits
+ * against central finite differences of loss[n] (FD_H, FD_TOL as for dlogp: logits of
+ * order 1 make the loss as smooth in them as the log-prob losses are in logp). */
+static int run_rows_checks(rows_ctx *c, baldro_check_result *res, uint64_t seed) {
+    const char *name = c->vt->name;
+    uint64_t s = seed;
+    res->n_valid = fill_rows(&s, c);
+    int rc = run_rows(c);
+    if (rc != BALDRO_OK)
+        return fail(res, "%s: loss_rows() failed with status %d: %s", name, rc,
+                    c->err[0] ? c->err : "(no message)");
+    float loss0[CHECK_N], d0[CHECK_N * CHECK_V];
+    memcpy(loss0, c->loss, sizeof loss0);
+    memcpy(d0, c->dlogits, sizeof d0);
+
+    double total = 0.0;
+    for (int n = 0; n < CHECK_N; n++) {
+        if (!k_rows_mask[n]) {
+            if (loss0[n] != 0.0f)
+                return fail(res, "%s: loss[%d] = %g on a masked position (must stay 0)", name,
+                            n, loss0[n]);
+            for (int v = 0; v < CHECK_V; v++)
+                if (d0[n * CHECK_V + v] != 0.0f)
+                    return fail(res, "%s: dlogits[%d][%d] = %g on a masked position (must "
+                                "stay 0)", name, n, v, d0[n * CHECK_V + v]);
+            continue;
+        }
+        if (!isfinite(loss0[n]))
+            return fail(res, "%s: loss[%d] is %g (masked rows hold NaN: is one read?)", name, n,
+                        loss0[n]);
+        for (int v = 0; v < CHECK_V; v++)
+            if (!isfinite(d0[n * CHECK_V + v]))
+                return fail(res, "%s: dlogits[%d][%d] is %g (masked rows hold NaN: is one "
+                            "read?)", name, n, v, d0[n * CHECK_V + v]);
+        total += loss0[n];
+    }
+    res->batch_loss = total / res->n_valid; /* the host's token mean over mask positions */
+
+    if ((rc = run_rows(c)) != BALDRO_OK)
+        return fail(res, "%s: second loss_rows() call failed with status %d", name, rc);
+    if (memcmp(loss0, c->loss, sizeof loss0) != 0 || memcmp(d0, c->dlogits, sizeof d0) != 0)
+        return fail(res, "%s: two calls on the same input gave different outputs", name);
+
+    res->fd_checked = !(c->vt->flags & BALDRO_OBJ_SURROGATE_GRAD);
+    for (int n = 0; n < CHECK_N; n++) {
+        if (!k_rows_mask[n]) continue;
+        for (int v = 0; v < CHECK_V; v++) {
+            float *x = &c->logits[n * CHECK_V + v];
+            const float saved = *x, x_up = (float)(saved + FD_H), x_down = (float)(saved - FD_H);
+            float up[CHECK_N];
+            *x = x_up;
+            if ((rc = run_rows(c)) != BALDRO_OK)
+                return fail(res, "%s: loss_rows() failed on a perturbed input (status %d)",
+                            name, rc);
+            memcpy(up, c->loss, sizeof up);
+            *x = x_down;
+            if ((rc = run_rows(c)) != BALDRO_OK)
+                return fail(res, "%s: loss_rows() failed on a perturbed input (status %d)",
+                            name, rc);
+            *x = saved;
+            for (int k = 0; k < CHECK_N; k++)
+                if (k != n && (up[k] != loss0[k] || c->loss[k] != loss0[k]))
+                    return fail(res, "%s: perturbing logits[%d][%d] changed loss[%d]: a "
+                                "position's loss may depend only on its own row", name, n, v,
+                                k);
+            if (!res->fd_checked) continue;
+            /* the float step actually taken, not the nominal 2h */
+            const double fd = ((double)up[n] - (double)c->loss[n]) / ((double)x_up - x_down);
+            const double an = d0[n * CHECK_V + v];
+            const double e = fabs(fd - an) / fmax(1.0, fabs(an));
+            if (e > res->max_fd_error) res->max_fd_error = e;
+            if (!(e <= FD_TOL))
+                return fail(res, "%s: dlogits[%d][%d] = %.6g but the finite difference of "
+                            "loss[%d] is %.6g", name, n, v, an, n, fd);
+        }
+    }
+    res->passed = 1;
+    return BALDRO_OK;
+}
+
+static int check_rows_objective(const baldro_object *obj, const baldro_param_value *params,
+                                uint64_t seed, baldro_check_result *res, baldro_error *err) {
+    rows_ctx *c = g_new0(rows_ctx, 1);
+    c->vt = &obj->vt.objective;
+    int rc = BALDRO_OK;
+    if (!c->vt->loss_rows) {
+        /* The registry refuses this; an object built by hand may still get here. */
+        fail(res, "%s: declares BALDRO_OBJ_NEEDS_LOGITS but has no loss_rows", obj->name);
+        g_free(c);
+        return BALDRO_OK;
+    }
+    if (c->vt->create) {
+        int crc = c->vt->create(&c->state, params, c->err, sizeof c->err);
+        if (crc != BALDRO_OK) {
+            rc = baldro_error_set(err, BALDRO_EPLUGIN, "objective '%s': create() failed with "
+                                  "status %d: %s", obj->name, crc,
+                                  c->err[0] ? c->err : "(no message)");
+            g_free(c);
+            return rc;
+        }
+    }
+    rc = run_rows_checks(c, res, seed);
+    if (c->vt->destroy) c->vt->destroy(c->state);
+    g_free(c);
+    return rc;
+}
+
+/* ---- loss() --------------------------------------------------------------------------- */
+
 static int run_checks(check_ctx *c, baldro_check_result *res, uint64_t seed) {
     const char *name = c->vt->name;
     uint64_t s = seed;
@@ -268,6 +429,8 @@ int baldro_check_objective(const baldro_object *obj, const baldro_param_value *p
     if (obj->kind != BALDRO_KIND_OBJECTIVE)
         return baldro_error_set(err, BALDRO_EINVAL, "'%s' is a %s, not an objective", obj->name,
                                 baldro_kind_name(obj->kind));
+    if (obj->vt.objective.flags & BALDRO_OBJ_NEEDS_LOGITS)
+        return check_rows_objective(obj, params, seed, res, err);
     check_ctx *c = g_new0(check_ctx, 1);
     c->vt = &obj->vt.objective;
     c->has_alt = (c->vt->flags & BALDRO_OBJ_NEEDS_ALT) != 0;

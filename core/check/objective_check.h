@@ -19,6 +19,13 @@
  * references), and dalt_logp gets the same checks as dlogp: finite, zero on padding,
  * deterministic, local (an alt position of row b may change only row b's losses), and
  * the finite difference of loss[b] (token grain: of row b's summed losses).
+ * A BALDRO_OBJ_NEEDS_LOGITS objective is checked through loss_rows instead (its loss() may
+ * be NULL): 6 positions of an 11-token vocabulary, logits in [-3, 3] and reference logits
+ * within +-1 of them, two positions masked out with NaN logits, targets -1 on some masked
+ * and unmasked positions. The same rules hold per position: finite loss and dlogits, masked
+ * rows never read and their outputs exactly 0, determinism, loss[n] depending on row n
+ * only, and dlogits[n][v] against the central finite difference of loss[n] in
+ * logits[n][v] (same h and tolerance). n_valid then counts the unmasked positions.
  */
 #ifndef BALDRO_CORE_OBJECTIVE_CHECK_H
 #define BALDRO_CORE_OBJECTIVE_CHECK_H
@@ -32,9 +39,10 @@
 typedef struct baldro_check_result {
     int passed;            /* 1 when every check held                               */
     int fd_checked;        /* 0 when skipped (surrogate gradient)                   */
-    int n_valid;           /* valid positions in the synthetic batch (main answer)  */
+    int n_valid;           /* valid positions in the synthetic batch (main answer;  */
+                           /* for NEEDS_LOGITS: unmasked rows)                      */
     int n_alt_valid;       /* valid positions of the second answer (NEEDS_ALT)      */
-    double max_fd_error;   /* max |fd - dlogp| / max(1, |dlogp|)                    */
+    double max_fd_error;   /* max |fd - dlogp| / max(1, |dlogp|) (or of dlogits)    */
     double batch_loss;     /* reduced as the host does with BalDRO off              */
     char failure[512];     /* first failed check, one line                          */
 } baldro_check_result;

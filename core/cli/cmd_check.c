@@ -52,7 +52,9 @@ int cmd_check(baldro_cli *cli, int argc, char **argv) {
         "NaN in the padding) with its parameters from the configuration, and checks:\n"
         "finite outputs, padding never read, determinism, per-row/per-token locality and,\n"
         "unless the objective declares a surrogate gradient, dlogp against central finite\n"
-        "differences. Exit status 1 if any objective fails.");
+        "differences. An objective over whole distributions (NEEDS_LOGITS) gets 6 positions\n"
+        "of 11 logits (2 masked out, NaN) through loss_rows, under the same rules.\n"
+        "Exit status 1 if any objective fails.");
     int ok = cli_parse(ctx, &argc, &argv, "check");
     g_option_context_free(ctx);
     int rc = BALDRO_EXIT_USAGE;

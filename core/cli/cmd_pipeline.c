@@ -2,8 +2,9 @@
  *
  * Today it resolves and validates the experiment, creates the run directory, writes the
  * resolved config there, checks that the objectives it names are loaded, and prints the
- * plan. The steps themselves arrive with the engine, checkpoint, unlearning and
- * evaluation issues; until then the pipeline stops before the first step and says so. */
+ * plan. Fine-tuning and unlearning exist as their own commands (finetune, unlearn); the
+ * pipeline runs nothing until evaluation exists, since a run it cannot finish would
+ * leave a half-compared experiment, and says so. */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,10 +18,10 @@ typedef struct pipeline_step {
 } pipeline_step;
 
 static const pipeline_step k_steps[] = {
-    {"finetune-target", "fine-tune the target model on TOFU full", "issues #4-#5 (checkpoints and tokenizers, trainer)"},
-    {"finetune-retain", "fine-tune the retain model on data.retain_split", "issues #4-#5"},
+    {"finetune-target", "fine-tune the target model on TOFU full (baldro-host finetune)", NULL},
+    {"finetune-retain", "fine-tune the retain model on data.retain_split (finetune --split)", NULL},
     {"eval-retain", "evaluate the retain model (forget-quality reference)", "issue #6 (evaluation)"},
-    {"unlearn", "unlearn data.forget_split with objective.forget + objective.retain + baldro", "issue #5 (unlearning)"},
+    {"unlearn", "unlearn data.forget_split with objective.forget + objective.retain + baldro (baldro-host unlearn)", NULL},
     {"eval-unlearned", "evaluate the unlearned model", "issue #6"},
     {"report", "compare and write the HTML report", "issue #8 (pipeline and report)"},
 };
@@ -33,8 +34,7 @@ static void check_objective(const baldro_registry *reg, const baldro_config *cfg
     if (o)
         printf("  %-17s %s (plugin %s %s)\n", path, name, o->plugin->name, o->plugin->version);
     else
-        printf("  %-17s %s: NOT LOADED (see baldro-host plugins; built-in objectives beyond "
-               "grad_ascent and nll arrive with issue #5)\n", path, name);
+        printf("  %-17s %s: NOT LOADED (see baldro-host plugins)\n", path, name);
 }
 
 int cmd_pipeline(baldro_cli *cli, int argc, char **argv) {

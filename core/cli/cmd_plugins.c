@@ -30,11 +30,12 @@ static void print_object(const baldro_object *o, int verbose) {
     printf("    %-9s %-20s %-8s", baldro_kind_name(o->kind), o->name, o->version ? o->version : "");
     if (o->kind == BALDRO_KIND_OBJECTIVE) {
         const baldro_objective_vtable *v = &o->vt.objective;
-        printf(" %s-grain%s%s%s%s%s", v->grain == BALDRO_GRAIN_TOKEN ? "token" : "sample",
+        printf(" %s-grain%s%s%s%s%s%s", v->grain == BALDRO_GRAIN_TOKEN ? "token" : "sample",
                (v->flags & BALDRO_OBJ_FORGET) ? " forget" : "",
                (v->flags & BALDRO_OBJ_RETAIN) ? " retain" : "",
                (v->flags & BALDRO_OBJ_NEEDS_REF_LOGP) ? " ref-logp" : "",
                (v->flags & BALDRO_OBJ_NEEDS_ALT) ? " alt-answer" : "",
+               (v->flags & BALDRO_OBJ_NEEDS_LOGITS) ? " logits" : "",
                (v->flags & BALDRO_OBJ_SURROGATE_GRAD) ? " surrogate-grad" : "");
     } else if (o->kind == BALDRO_KIND_MODEL && o->vt.model.hf_model_types) {
         printf(" model_type:");

@@ -34,6 +34,7 @@ typedef struct train_job {
     baldro_backend *be;
     const baldro_ops *ops;
     baldro_model *m;
+    baldro_model *ref;               /* KL-type retain objectives: the model before training */
     baldro_tokenizer *tok;
     int kind;
     baldro_tofu_split *s_main, *s_ret;
@@ -162,10 +163,10 @@ static int open_tokenizer(train_job *j, const char *model_dir, baldro_error *err
 }
 
 static int open_model(train_job *j, const char *resume, baldro_model_limits lim,
-                      baldro_error *err) {
+                      baldro_model **out, baldro_error *err) {
     const char *path = cfg_str(j->cfg, "model.path");
-    if (resume) return baldro_model_open_hf_dir(j->reg, j->ops, j->be, resume, lim, &j->m, err);
-    if (*path) return baldro_model_open_hf_dir(j->reg, j->ops, j->be, path, lim, &j->m, err);
+    if (resume) return baldro_model_open_hf_dir(j->reg, j->ops, j->be, resume, lim, out, err);
+    if (*path) return baldro_model_open_hf_dir(j->reg, j->ops, j->be, path, lim, out, err);
     const char *init = cfg_str(j->cfg, "model.init_config");
     if (!*init)
         return baldro_error_set(err, BALDRO_EINVAL,
@@ -178,7 +179,7 @@ static int open_model(train_job *j, const char *resume, baldro_model_limits lim,
         return baldro_error_set(err, BALDRO_EIO, "%s: cannot read (model.init_config)", init);
     baldro_model_open_args a = {.hf_config_json = json, .source = init,
                                 .seed = (uint64_t)cfg_i(j->cfg, "run.seed"), .limits = lim};
-    int rc = baldro_model_open(j->reg, j->ops, j->be, &a, &j->m, err);
+    int rc = baldro_model_open(j->reg, j->ops, j->be, &a, out, err);
     g_free(json);
     return rc;
 }
@@ -272,6 +273,7 @@ static void job_free(train_job *j) {
     baldro_tofu_free(j->s_ret);
     baldro_tofu_lines_free(j->idk);
     baldro_model_close(j->m);
+    baldro_model_close(j->ref);
     baldro_backend_close(j->be);
     baldro_tok_free(j->tok);
     g_free(j->tok_dir);
@@ -412,9 +414,28 @@ static int cmd_train(baldro_cli *cli, int argc, char **argv, int unlearn) {
     if (j.d_probe && (int32_t)j.d_probe->longest - 1 > seq) seq = (int32_t)j.d_probe->longest - 1;
     baldro_model_limits lim = {.max_batch = rows, .max_seq = seq, .train = 1,
                                .recompute = recompute};
-    if (baldro_backend_cpu_open(0, &j.be, &j.ops, &err) || open_model(&j, resume, lim, &err)) {
+    if (baldro_backend_cpu_open(0, &j.be, &j.ops, &err) ||
+        open_model(&j, resume, lim, &j.m, &err)) {
         cli_error("%s: %s", what, err.msg);
         goto done;
+    }
+    if (j.ro && (j.ro->vt.objective.flags & BALDRO_OBJ_NEEDS_LOGITS)) {
+        /* The reference's whole distribution cannot be cached like target log-probs: a
+         * frozen second copy of the model before training (model.path, also on resume). */
+        baldro_model_limits rl = {.max_batch = tc.batch, .max_seq = seq};
+        if (open_model(&j, NULL, rl, &j.ref, &err)) {
+            cli_error("%s: reference model for %s: %s", what, j.ro->name, err.msg);
+            goto done;
+        }
+        tc.ref_model = j.ref;
+        const baldro_param_spec *sp = baldro_object_params(j.ro);
+        for (size_t i = 0; sp && sp[i].name; i++)
+            if (!strcmp(sp[i].name, "positions") && j.rvals[i].s &&
+                !strcmp(j.rvals[i].s, "answer"))
+                tc.retain_answer_only = 1;
+        LOG_INFO("reference: %s needs the reference's whole distribution: a frozen copy of the "
+                 "model (%.1f MiB) stays in memory", j.ro->name,
+                 (double)baldro_model_get_info(j.ref)->planned_bytes / 1048576.0);
     }
     const baldro_model_info *mi = baldro_model_get_info(j.m);
     fprintf(stderr, "%s: %s model, %lld parameters, %.1f MiB planned; %s: %zu items (%zu "

@@ -158,6 +158,28 @@ int baldro_model_backward(baldro_model *m, const float *dlogp, baldro_error *err
     return rc ? plugin_fail(m, rc, "backward", err) : BALDRO_OK;
 }
 
+int baldro_model_logits(baldro_model *m, const baldro_tensor **logits, baldro_error *err) {
+    if (!m->vt->logits)
+        return baldro_error_set(err, BALDRO_EUNSUPPORTED, "model %s: the plugin predates ABI 1.3 "
+                                "and cannot hand out logits (needed by KL-type objectives)",
+                                m->vt->name);
+    m->err[0] = 0;
+    int rc = m->vt->logits(m->impl, logits, m->err, sizeof m->err);
+    return rc ? plugin_fail(m, rc, "logits", err) : BALDRO_OK;
+}
+
+int baldro_model_backward_logits(baldro_model *m, const float *dlogp,
+                                 const baldro_tensor *dlogits, baldro_error *err) {
+    if (!dlogits) return baldro_model_backward(m, dlogp, err);
+    if (!m->vt->backward_logits)
+        return baldro_error_set(err, BALDRO_EUNSUPPORTED, "model %s: the plugin predates ABI 1.3 "
+                                "and cannot take d logits (needed by KL-type objectives)",
+                                m->vt->name);
+    m->err[0] = 0;
+    int rc = m->vt->backward_logits(m->impl, dlogp, dlogits, m->err, sizeof m->err);
+    return rc ? plugin_fail(m, rc, "backward", err) : BALDRO_OK;
+}
+
 int baldro_model_zero_grad(baldro_model *m, baldro_error *err) {
     for (int32_t i = 0; i < m->n_params; i++) {
         baldro_tensor g = m->params[i].grad;

@@ -43,6 +43,12 @@ int baldro_model_forward(baldro_model *m, const int32_t *tokens, const int32_t *
                          int32_t B, int32_t T, float *logp, baldro_error *err);
 /* dlogp [B][T] host: d loss / d logp of the last forward; gradients accumulate. */
 int baldro_model_backward(baldro_model *m, const float *dlogp, baldro_error *err);
+/* The logits [B*T, V] of the last forward (backend memory; valid until the next forward
+ * or backward), and backward with d loss / d logits added (NULL: plain backward). For
+ * losses over whole distributions (KL to a reference); ABI 1.3 model plugins. */
+int baldro_model_logits(baldro_model *m, const baldro_tensor **logits, baldro_error *err);
+int baldro_model_backward_logits(baldro_model *m, const float *dlogp,
+                                 const baldro_tensor *dlogits, baldro_error *err);
 /* Sets every parameter gradient to zero. */
 int baldro_model_zero_grad(baldro_model *m, baldro_error *err);
 

@@ -154,7 +154,37 @@ static int check_vtable(baldro_object *o, baldro_error *err) {
     }
     case BALDRO_KIND_OBJECTIVE: {
         const baldro_objective_vtable *v = &o->vt.objective;
-        if (!v->loss) missing = "loss";
+        /* Which entry point the host will call decides which callback is required: a
+         * NEEDS_LOGITS objective gets loss_rows only (loss may be NULL), any other gets
+         * loss only, so a loss_rows without the flag would be dead code that its author
+         * believes runs. A pre-1.3 plugin has no loss_rows: zero-extension reads NULL. */
+        const int rows = (v->flags & BALDRO_OBJ_NEEDS_LOGITS) != 0;
+        if (rows && !v->loss_rows) {
+            if (o->plugin_struct_size < offsetof(baldro_objective_vtable, loss_rows) +
+                                            sizeof v->loss_rows)
+                return baldro_error_set(err, BALDRO_EINVAL, "%s: declares "
+                                        "BALDRO_OBJ_NEEDS_LOGITS but its vtable (struct_size %u) "
+                                        "predates ABI 1.3's loss_rows", what,
+                                        o->plugin_struct_size);
+            return baldro_error_set(err, BALDRO_EINVAL, "%s: declares BALDRO_OBJ_NEEDS_LOGITS "
+                                    "but callback 'loss_rows' is NULL", what);
+        }
+        if (!rows && v->loss_rows)
+            return baldro_error_set(err, BALDRO_EINVAL, "%s: has a 'loss_rows' callback but "
+                                    "does not declare BALDRO_OBJ_NEEDS_LOGITS (the host would "
+                                    "never call it)", what);
+        if (rows && v->grain != BALDRO_GRAIN_TOKEN)
+            return baldro_error_set(err, BALDRO_EINVAL, "%s: BALDRO_OBJ_NEEDS_LOGITS requires "
+                                    "BALDRO_GRAIN_TOKEN (one loss a position), got grain %u",
+                                    what, v->grain);
+        /* loss_rows gets the reference's logits and has no second answer. */
+        if (rows && (v->flags & (BALDRO_OBJ_NEEDS_REF_LOGP | BALDRO_OBJ_NEEDS_ALT)))
+            return baldro_error_set(err, BALDRO_EINVAL, "%s: BALDRO_OBJ_NEEDS_LOGITS cannot be "
+                                    "combined with %s (loss_rows receives ref_logits and has "
+                                    "no second answer)", what,
+                                    (v->flags & BALDRO_OBJ_NEEDS_ALT) ? "BALDRO_OBJ_NEEDS_ALT"
+                                                                      : "BALDRO_OBJ_NEEDS_REF_LOGP");
+        if (!rows && !v->loss) missing = "loss";
         else if (v->grain != BALDRO_GRAIN_SAMPLE && v->grain != BALDRO_GRAIN_TOKEN)
             return baldro_error_set(err, BALDRO_EINVAL, "%s: grain %u is neither "
                                     "BALDRO_GRAIN_SAMPLE nor BALDRO_GRAIN_TOKEN", what, v->grain);

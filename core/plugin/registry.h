@@ -45,8 +45,10 @@ void baldro_registry_free(baldro_registry *reg);
 
 /* Validate and add a vtable on behalf of `plugin`. Errors (BALDRO_EINVAL, BALDRO_EEXIST)
  * name the object and the reason: NULL vtable, struct_size smaller than the 1.0 layout,
- * empty or malformed name, NULL required callback, unknown grain, bad parameter spec,
- * a name or alias already taken (and by which plugin). */
+ * empty or malformed name, NULL required callback (loss; loss_rows for an objective with
+ * BALDRO_OBJ_NEEDS_LOGITS, which must also be token-grained and may leave loss NULL), a
+ * loss_rows without that flag, unknown grain, bad parameter spec, a name or alias already
+ * taken (and by which plugin). */
 int baldro_registry_add(baldro_registry *reg, baldro_object_kind kind, const void *vtable,
                         const struct baldro_plugin_rec *plugin, baldro_error *err);
 

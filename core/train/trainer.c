@@ -37,6 +37,13 @@ typedef struct trainer {
     float *eff_loss;
     uint8_t *eff_mask, *eff_keep;
     double *eff_nll, *eff_unit_w, *eff_sL, *eff_sw, *eff_scratch;
+    /* KL-type retain objectives: [B*max_T][V] host logits of the current and reference
+     * models, d logits, and the backend d logits of the whole stacked batch */
+    int has_kl;
+    int32_t V;
+    float *kl_cur, *kl_ref, *kl_dlog, *kl_loss, *kl_logp;
+    uint8_t *kl_mask;
+    baldro_tensor kl_dl;    /* [max_R*max_T, V] backend                         */
     /* the current micro-batch */
     int32_t Bm, T;
     uint32_t grain;
@@ -86,6 +93,13 @@ static void trainer_free(trainer *t) {
     if (t->metrics) fclose(t->metrics);
     if (t->dro_log) fclose(t->dro_log);
     if (t->line) g_string_free(t->line, TRUE);
+    g_free(t->kl_cur);
+    g_free(t->kl_ref);
+    g_free(t->kl_dlog);
+    g_free(t->kl_loss);
+    g_free(t->kl_logp);
+    g_free(t->kl_mask);
+    if (t->kl_dl.data) baldro_model_ops(t->m)->free(baldro_model_backend(t->m), t->kl_dl.data);
     baldro_optim_free(t->opt);
 }
 
@@ -148,6 +162,29 @@ static int trainer_init(trainer *t, baldro_model *m, const baldro_train_config *
         t->eff_scratch = g_new(double, 3 * gbt);
     }
     t->line = g_string_sized_new(256);
+    t->has_kl = t->has_ret && (c->retain_obj->vt.objective.flags & BALDRO_OBJ_NEEDS_LOGITS);
+    if (t->has_kl) {
+        if (!c->ref_model || !c->retain_obj->vt.objective.loss_rows)
+            return baldro_error_set(err, BALDRO_EINVAL, "%s: retain objective %s needs the "
+                                    "reference model's logits, and none was given", c->what,
+                                    c->retain_obj->name);
+        t->V = baldro_model_get_info(m)->vocab_size;
+        const size_t btv = bt * (size_t)t->V;
+        t->kl_cur = g_try_new(float, btv);
+        t->kl_ref = g_try_new(float, btv);
+        t->kl_dlog = g_try_new(float, btv);
+        t->kl_loss = g_new(float, bt);
+        t->kl_logp = g_new(float, bt);
+        t->kl_mask = g_new(uint8_t, bt);
+        const baldro_ops *o = baldro_model_ops(m);
+        size_t dl_bytes = rt * (size_t)t->V * sizeof(float);
+        if (!t->kl_cur || !t->kl_ref || !t->kl_dlog ||
+            o->alloc(baldro_model_backend(m), dl_bytes, &t->kl_dl.data))
+            return baldro_error_set(err, BALDRO_ENOMEM, "%s: %s needs %.1f MiB of logits buffers",
+                                    c->what, c->retain_obj->name,
+                                    (3.0 * (double)btv * 4 + (double)dl_bytes) / 1048576.0);
+        t->kl_dl.dtype = BALDRO_DT_F32;
+    }
     return baldro_optim_new(m, &c->adamw, &t->opt, err);
 }
 
@@ -272,6 +309,73 @@ static int check_finite(trainer *t, int64_t step, int64_t epoch, baldro_error *e
                               t->c->main_name, bad->str);
     g_string_free(bad, TRUE);
     return rc;
+}
+
+/* A retain objective over whole distributions (KL to the reference): logits of the
+ * retain rows from both models, loss_rows, then d logits into the backend buffer that
+ * backward adds to the log-softmax's. Positions: every real position of a retain row, or
+ * only its answer positions; rows not kept (group mode) are left out. */
+static int retain_kl(trainer *t, const uint8_t *keep, double scale, double *value,
+                     baldro_error *err) {
+    const baldro_train_config *c = t->c;
+    const baldro_ops *o = baldro_model_ops(t->m);
+    baldro_backend *be = baldro_model_backend(t->m);
+    const int32_t r0 = t->Bm * (1 + t->has_alt), T = t->T, V = t->V;
+    const size_t N = (size_t)t->Bm * T, NV = N * (size_t)V;
+    const int32_t *tok = t->tokens + (size_t)r0 * T, *tgt = t->targets + (size_t)r0 * T;
+    const baldro_tensor *lg;
+    int rc = baldro_model_logits(t->m, &lg, err);
+    if (!rc && o->download(be, t->kl_cur, (const char *)lg->data + (size_t)r0 * T * V * 4,
+                           NV * 4))
+        rc = baldro_error_set(err, BALDRO_EIO, "%s: logits: %s", c->what, o->last_error(be));
+    if (!rc) rc = baldro_model_forward(c->ref_model, tok, tgt, t->Bm, T, t->kl_logp, err);
+    if (!rc) rc = baldro_model_logits(c->ref_model, &lg, err);
+    if (!rc) {
+        const baldro_ops *ro = baldro_model_ops(c->ref_model);
+        baldro_backend *rbe = baldro_model_backend(c->ref_model);
+        if (ro->download(rbe, t->kl_ref, lg->data, NV * 4))
+            rc = baldro_error_set(err, BALDRO_EIO, "%s: reference logits: %s", c->what,
+                                  ro->last_error(rbe));
+    }
+    if (rc) return rc;
+    size_t count = 0;
+    for (int32_t b = 0; b < t->Bm; b++)
+        for (int32_t j = 0; j < T; j++) {
+            size_t u = (size_t)b * T + j;
+            int on = j < t->br.row_len[b] && (!keep || keep[b]) &&
+                     (!c->retain_answer_only || tgt[u] >= 0);
+            t->kl_mask[u] = (uint8_t)on;
+            count += (size_t)on;
+        }
+    memset(t->kl_loss, 0, N * sizeof *t->kl_loss);
+    memset(t->kl_dlog, 0, NV * sizeof *t->kl_dlog);
+    baldro_objective_rows in = {.struct_size = sizeof in, .N = (int32_t)N, .V = V,
+                                .logits = t->kl_cur, .ref_logits = t->kl_ref, .targets = tgt,
+                                .mask = t->kl_mask};
+    baldro_objective_rows_output out = {.struct_size = sizeof out, .loss = t->kl_loss,
+                                        .dlogits = t->kl_dlog};
+    char perr[256] = "";
+    if (c->retain_obj->vt.objective.loss_rows(c->retain_state, &in, &out, perr, sizeof perr))
+        return baldro_error_set(err, BALDRO_EPLUGIN, "%s: objective %s failed: %s", c->what,
+                                c->retain_obj->name, perr[0] ? perr : "(no message)");
+    double s = 0;
+    for (size_t u = 0; u < N; u++)
+        if (t->kl_mask[u]) s += t->kl_loss[u];
+    *value = count ? s / (double)count : 0.0;
+    if (!isfinite(*value))
+        return baldro_error_set(err, BALDRO_ENUMERIC, "%s: the %s retain loss is not finite",
+                                c->what, c->retain_obj->name);
+    const float w = count ? (float)(c->alpha * scale / (double)count) : 0.0f;
+    for (size_t k = 0; k < NV; k++) t->kl_dlog[k] *= w;
+    /* the whole stacked batch's d logits: zero, then the retain rows */
+    t->kl_dl.ndim = 2;
+    t->kl_dl.shape[0] = (int64_t)(r0 + t->Bm) * T; /* the retain rows are the last block */
+    t->kl_dl.shape[1] = V;
+    t->kl_dl.shape[2] = t->kl_dl.shape[3] = 1;
+    if (o->fill(be, &t->kl_dl, 0.0f) ||
+        o->upload(be, (char *)t->kl_dl.data + (size_t)r0 * T * V * 4, t->kl_dlog, NV * 4))
+        return baldro_error_set(err, BALDRO_EIO, "%s: d logits: %s", c->what, o->last_error(be));
+    return BALDRO_OK;
 }
 
 /* The retain term over the paired rows (those paired with kept samples in group mode):
@@ -428,10 +532,12 @@ static int run_update(trainer *t, int64_t step, int64_t epoch, size_t m0, size_t
         }
         if (t->has_ret) {
             double rv = 0;
-            rc = retain_term(t, keep, 1.0 / G, &rv, err);
+            rc = t->has_kl ? retain_kl(t, keep, 1.0 / G, &rv, err)
+                           : retain_term(t, keep, 1.0 / G, &rv, err);
             retain_sum += rv / G;
         }
-        if (!rc) rc = baldro_model_backward(t->m, t->dlogp, err);
+        if (!rc)
+            rc = baldro_model_backward_logits(t->m, t->dlogp, t->has_kl ? &t->kl_dl : NULL, err);
         rep->tokens += row_tokens(t);
     }
     if (rc) return rc;

@@ -9,6 +9,8 @@
  *     rows [B, 2B)     their IDK answers (objectives with BALDRO_OBJ_NEEDS_ALT)
  *     next B rows      the retain samples paired with them (baldro_data_pair_batch)
  * The forget objective sees the main (and IDK) log-probs and the cached reference ones;
+ * a KL retain objective sees the logits of the retain rows and those of the reference
+ * model (ref_model) on the same rows, and hands back d loss / d logits;
  * the BalDRO core (core/dro) turns its losses into the forget value and per-unit weights;
  * the retain objective's losses reduce plainly over the paired rows (in group mode only
  * those paired with kept samples). One backward pass then takes
@@ -75,6 +77,12 @@ typedef struct baldro_train_config {
     void *forget_state;
     const baldro_object *retain_obj;    /* NULL: none                                */
     void *retain_state;
+    /* A retain objective with BALDRO_OBJ_NEEDS_LOGITS (KL) compares whole distributions
+     * with this frozen copy of the model before training (created by the caller for at
+     * least `batch` rows of the longest retain row), on the positions of the retain rows
+     * (all real positions, or only answer positions with retain_answer_only). */
+    baldro_model *ref_model;
+    int retain_answer_only;
     double gamma, alpha;
     baldro_dro_config dro;
     /* schedule and optimizer */

@@ -112,6 +112,11 @@ contains "$ERR" "not built yet" "pipeline says where it stops"
 expect_rc 0 "$H" check
 contains "$OUT" "ok    grad_ascent" "grad_ascent passes"
 contains "$OUT" "ok    nll" "nll passes"
+contains "$OUT" "ok    kl" "kl (loss_rows over logits) passes"
+expect_rc 0 "$H" check --objective KL --set objectives.kl.positions=answer
+contains "$OUT" "ok    kl" "kl passes with positions = answer"
+expect_rc 1 "$H" check --objective kl --set objectives.kl.positions=prompt
+contains "$OUT" "positions = 'prompt' is not one of all, answer" "kl refuses an unknown positions"
 expect_rc 2 "$H" check --objective nope
 # Every example experiment resolves (from the repository root, as documented).
 cd "$BALDRO_SOURCE_DIR"

@@ -13,15 +13,21 @@ Each objective is written here again, in torch float64, straight from the formul
   tnpo    w = 2 p^beta / (p^beta + ref_p^beta + 1e-5)                  (w detached)
   wtnpo   w = 2 p^(beta + alpha_w) / (p^beta + ref_p^beta + 1e-5)      (w detached)
   satimp  w = p^beta1 (1 - p)^beta2                                    (w detached)
+  kl      loss[n] = KL(p_ref || p_theta) = sum_v p_ref,v (log p_ref,v - log p_theta,v)
+          over whole next-token distributions (loss_rows, BALDRO_OBJ_NEEDS_LOGITS):
+          F.kl_div(log_softmax(logits), log_softmax(ref_logits), log_target=True)
 
 The expected partials are autograd's d loss / d logp (and d loss / d alt_logp for dpo).
-For the detached-weight objectives autograd gives exactly w, which is asserted. A sample
+For kl the partials are autograd's d loss[n] / d logits[n][v], which must equal
+softmax(logits) - softmax(ref_logits) (asserted). For the detached-weight objectives
+autograd gives exactly w, which is asserted. A sample
 with no valid position (for dpo: in neither answer) has loss 0 and zero partials: that is
 the plugins' documented convention for padding rows, applied here explicitly.
 
 Inputs are drawn as float32 (what the host hands a plugin) and widened to float64, so the
 C test feeds the plugin the very numbers the reference saw; padding is written as null
-and the test puts NaN there. Output, one file per objective:
+and the test puts NaN there (for kl: whole masked rows of logits). Output, one file per
+objective:
   tests/fixtures/objectives/<name>.json
 checked by tests/unit/test_objectives.c. Deterministic: two runs give identical files.
 
@@ -279,6 +285,111 @@ def cases_for(name, seed):
     return cases
 
 
+# ---- objectives over logits (loss_rows) -----------------------------------------------
+
+# name -> params in the plugin's spec order (all token grain, no logp-side flags)
+ROW_OBJECTIVES = {
+    "kl": [("positions", "all")],
+}
+
+
+def evaluate_rows(name, P, case):
+    """Expected loss[N] and dlogits[N][V] of one rows case, in float64. Positions with
+    mask 0 (and, with positions = "answer", with a negative target) have loss 0 and zero
+    partials: the plugin skips them, and their logits (null in the file) are never read."""
+    assert name == "kl", name
+    m = torch.tensor(case["mask"], dtype=torch.bool)
+    if P["positions"] == "answer":
+        m = m & (torch.tensor(case["targets"]) >= 0)
+    x = torch.tensor(case["logits"]).requires_grad_(True)   # [N][V]
+    r = torch.tensor(case["ref_logits"])                    # [N][V]
+    lq, lp = F.log_softmax(x, -1), F.log_softmax(r, -1)
+    # kl_div(input, target) = exp(target) * (target - input) with log_target: KL(ref || cur)
+    L = F.kl_div(lq, lp, reduction="none", log_target=True).sum(-1)
+    L = torch.where(m, L, torch.zeros_like(L))
+    # loss[n] depends on row n only: the gradient of the sum holds every partial.
+    (g,) = torch.autograd.grad(L.sum(), [x])
+    g = torch.where(m[:, None], g, torch.zeros_like(g))
+    closed = torch.where(m[:, None], torch.softmax(x, -1) - torch.softmax(r, -1),
+                         torch.zeros_like(g)).detach()
+    assert torch.allclose(g, closed, rtol=0, atol=1e-12), name
+    out = {"loss": L.detach(), "dlogits": g}
+    for k, v in out.items():
+        assert torch.isfinite(v).all(), (name, k)
+    return out
+
+
+def rows_case(rng, N, V, scale, positions, ref_noise=1.0):
+    """N positions of V logits uniform in [-scale, scale] (float32), the reference within
+    +-ref_noise * scale of them; two masked positions (null rows), targets -1 on about a
+    third of the positions, masked or not."""
+    x = rng.uniform(-scale, scale, (N, V))
+    r = x + ref_noise * rng.uniform(-scale, scale, (N, V))
+    mask = np.ones(N, dtype=bool)
+    if N >= 4:
+        mask[rng.choice(N, size=2, replace=False)] = False
+    targets = rng.integers(0, V, N)
+    targets[rng.random(N) < 0.35] = -1
+    if N >= 3:
+        targets[int(np.flatnonzero(mask)[0])] = -1  # a prompt position that carries loss
+    return {"params": {"positions": positions}, "N": N, "V": V, "mask": mask,
+            "targets": targets, "logits": f32(x), "ref_logits": f32(r)}
+
+
+def peaked(rng, N, V, hot, height, base=1.0):
+    """[N][V] logits uniform in [-base, base] plus `height` at token hot[n]: near one-hot."""
+    x = rng.uniform(-base, base, (N, V))
+    x[np.arange(N), hot] += height
+    return x
+
+
+def rows_cases_for(name, seed):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for k in range(4):  # random batches, N = 7, V = 13; the last with positions = answer
+        cases.append(rows_case(rng, 7, 13, 2.0 + k, "answer" if k == 3 else "all"))
+        cases[-1]["extreme"] = False
+    N, V = 7, 13
+    # Peaked: current and reference one-hot-like on the same token (small KL), on different
+    # tokens (KL about the peak height), and a flat current against a peaked reference.
+    hot = rng.integers(0, V, N)
+    other = (hot + 1 + rng.integers(0, V - 1, N)) % V
+    c = rows_case(rng, N, V, 1.0, "all")
+    c["logits"] = f32(peaked(rng, N, V, hot, 25.0))
+    c["ref_logits"] = f32(peaked(rng, N, V, hot, 20.0))
+    cases.append(c)
+    c = rows_case(rng, N, V, 1.0, "all")
+    c["logits"] = f32(peaked(rng, N, V, hot, 18.0))
+    c["ref_logits"] = f32(peaked(rng, N, V, other, 18.0))
+    cases.append(c)
+    c = rows_case(rng, N, V, 1.0, "all")
+    c["logits"] = f32(rng.uniform(-0.01, 0.01, (N, V)))
+    c["ref_logits"] = f32(peaked(rng, N, V, other, 40.0))
+    cases.append(c)
+    # Logits of size +-30 (independent reference: far apart distributions), and the same
+    # over a wider vocabulary, where most probabilities are below e^-40.
+    cases.append(rows_case(rng, N, V, 30.0, "all"))
+    cases.append(rows_case(rng, 3, 128, 30.0, "all"))
+    # Huge logits: a gap of 1e4 makes every distribution exactly one-hot in float64.
+    c = rows_case(rng, N, V, 1.0, "all")
+    c["logits"] = f32(peaked(rng, N, V, hot, 1e4, base=5e3))
+    c["ref_logits"] = f32(peaked(rng, N, V, other, 1e4, base=5e3) * 0.001)
+    cases.append(c)
+    # Identical current and reference: loss 0, dlogits 0; and shifted by a constant per row
+    # (the same distribution: softmax is shift-invariant).
+    c = rows_case(rng, N, V, 8.0, "all")
+    c["ref_logits"] = c["logits"].copy()
+    cases.append(c)
+    c = rows_case(rng, N, V, 3.0, "answer")
+    c["ref_logits"] = f32(c["logits"] + np.arange(N)[:, None] * 4.0 - 10.0)
+    cases.append(c)
+    for c in cases[4:]:
+        c["extreme"] = True
+    for i, c in enumerate(cases):
+        c["name"] = f"{'extreme' if c['extreme'] else 'random'}_{i}"
+    return cases
+
+
 # ---- output ----------------------------------------------------------------------------
 
 def num(x):
@@ -347,6 +458,41 @@ def write_objective(name, cases, out_dir):
     return path, len(cases)
 
 
+def param_json(v):
+    return json.dumps(v) if isinstance(v, str) else num(v)
+
+
+def write_rows_objective(name, cases, out_dir):
+    spec = ROW_OBJECTIVES[name]
+    parts = []
+    for c in cases:
+        exp = evaluate_rows(name, c["params"], c)
+        m = np.asarray(c["mask"])
+        m2 = np.repeat(m[:, None], c["V"], 1)
+        fields = [f'      "name": "{c["name"]}"',
+                  f'      "extreme": {"true" if c["extreme"] else "false"}',
+                  '      "params": {' + ", ".join(f'"{k}": {param_json(c["params"][k])}'
+                                                 for k, _ in spec) + "}",
+                  f'      "N": {c["N"]}', f'      "V": {c["V"]}',
+                  '      "mask": [' + ", ".join(str(int(v)) for v in m) + "]",
+                  '      "targets": [' + ", ".join(str(int(v)) for v in c["targets"]) + "]",
+                  rows("logits", c["logits"], m2),
+                  rows("ref_logits", c["ref_logits"], m2),
+                  '      "loss": ' + row(exp["loss"].numpy()),
+                  rows("dlogits", exp["dlogits"].numpy())]
+        parts.append("    {\n" + ",\n".join(fields) + "\n    }")
+    header = (f'  "objective": "{name}",\n  "grain": "token",\n'
+              f'  "needs_ref": false,\n  "needs_alt": false,\n  "needs_logits": true,\n'
+              f'  "surrogate_grad": false,\n'
+              f'  "generator": "tests/oracle/objective_oracle.py (torch {torch.__version__.split("+")[0]}, float64)",\n')
+    text = "{\n" + header + '  "cases": [\n' + ",\n".join(parts) + "\n  ]\n}\n"
+    json.loads(text)  # well-formed
+    path = os.path.join(out_dir, f"{name}.json")
+    with open(path, "w") as f:
+        f.write(text)
+    return path, len(cases)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=DEFAULT_OUT)
@@ -363,9 +509,13 @@ def main():
     for i, name in enumerate(OBJECTIVES):
         path, n = write_objective(name, cases_for(name, 1000 + i), out)
         print(f"{path}: {n} cases")
+    for i, name in enumerate(ROW_OBJECTIVES):  # seeds after the logp objectives'
+        path, n = write_rows_objective(name, rows_cases_for(name, 1000 + len(OBJECTIVES) + i),
+                                       out)
+        print(f"{path}: {n} cases")
     if args.check:
         import filecmp
-        diff = [n for n in OBJECTIVES
+        diff = [n for n in list(OBJECTIVES) + list(ROW_OBJECTIVES)
                 if not filecmp.cmp(os.path.join(out, f"{n}.json"),
                                    os.path.join(args.out, f"{n}.json"), shallow=False)]
         print("fixtures up to date" if not diff else f"fixtures differ: {diff}")

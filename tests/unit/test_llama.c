@@ -102,6 +102,96 @@ Test(llama, finite_difference_gradients, .init = setup, .fini = teardown) {
     baldro_model_close(m);
 }
 
+/* ABI 1.3's logits path: the logits handed out are log p + logsumexp (they reproduce
+ * the forward's log-probs), and backward_logits with d logits D adds the gradient of
+ * sum(D * logits), checked by finite differences on every parameter entry of the micro
+ * model together with the log-prob term. */
+static float k_D[FB * FT * 7];
+
+static double loss_logits_of(baldro_model *m) {
+    float lp[FB * FT];
+    baldro_error err = {0};
+    cr_assert_eq(baldro_model_forward(m, k_tok, k_tgt, FB, FT, lp, &err), BALDRO_OK, "%s", err.msg);
+    const baldro_tensor *lg;
+    cr_assert_eq(baldro_model_logits(m, &lg, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert(lg->ndim == 2 && lg->shape[0] == FB * FT && lg->shape[1] == 7);
+    float *h = engine_download(&env, lg);
+    double L = 0;
+    for (int i = 0; i < FB * FT; i++) {
+        L += (double)k_w[i] * lp[i];
+        for (int v = 0; v < 7; v++) L += (double)k_D[i * 7 + v] * h[i * 7 + v];
+        if (k_tgt[i] >= 0) { /* log p(target) = logit - logsumexp */
+            double mx = -1e30, z = 0;
+            for (int v = 0; v < 7; v++) mx = fmax(mx, h[i * 7 + v]);
+            for (int v = 0; v < 7; v++) z += exp(h[i * 7 + v] - mx);
+            cr_assert(fabs(h[i * 7 + k_tgt[i]] - mx - log(z) - lp[i]) < 1e-5);
+        }
+    }
+    g_free(h);
+    return L;
+}
+
+Test(llama, logits_and_backward_logits, .init = setup, .fini = teardown) {
+    for (int i = 0; i < FB * FT * 7; i++) k_D[i] = (float)sin(1.7 * i + 0.3);
+    baldro_model *m = NULL;
+    baldro_error err = {0};
+    baldro_model_limits lim = {.max_batch = FB, .max_seq = FT, .train = 1};
+    cr_assert_eq(engine_open_model(&env, k_micro, lim, 11, 0.5f, &m, &err), BALDRO_OK, "%s",
+                 err.msg);
+    cr_assert_eq(baldro_model_zero_grad(m, &err), BALDRO_OK);
+    loss_logits_of(m);
+    void *dl = NULL;
+    cr_assert_eq(env.ops->alloc(env.be, sizeof k_D, &dl), BALDRO_OK);
+    env.ops->upload(env.be, dl, k_D, sizeof k_D);
+    baldro_tensor D = baldro_t2(dl, BALDRO_DT_F32, FB * FT, 7);
+    cr_assert_eq(baldro_model_backward_logits(m, k_w, &D, &err), BALDRO_OK, "%s", err.msg);
+    const baldro_tensor *lg;
+    cr_assert_eq(baldro_model_logits(m, &lg, &err), BALDRO_ESTATE, "no logits after backward");
+    baldro_tensor bad = baldro_t2(dl, BALDRO_DT_F32, FB * FT - 1, 7);
+    loss_logits_of(m);
+    cr_assert_eq(baldro_model_backward_logits(m, k_w, &bad, &err), BALDRO_EINVAL);
+    cr_assert_eq(baldro_model_zero_grad(m, &err), BALDRO_OK);
+    loss_logits_of(m);
+    cr_assert_eq(baldro_model_backward_logits(m, k_w, &D, &err), BALDRO_OK, "%s", err.msg);
+    const baldro_param *p;
+    int32_t n;
+    baldro_model_params(m, &p, &n);
+    const float h = 3e-2f;
+    size_t checked = 0;
+    double worst = 0;
+    for (int32_t i = 0; i < n; i++) {
+        size_t k = (size_t)baldro_tensor_numel(&p[i].value);
+        float *val = engine_download(&env, &p[i].value), *g = engine_download(&env, &p[i].grad);
+        for (size_t j = 0; j < k; j++) {
+            float keep = val[j];
+            double d[2];
+            for (int r = 0; r < 2; r++) {
+                float hh = r ? h / 2 : h;
+                val[j] = keep + hh;
+                env.ops->upload(env.be, p[i].value.data, val, k * 4);
+                double up = loss_logits_of(m);
+                val[j] = keep - hh;
+                env.ops->upload(env.be, p[i].value.data, val, k * 4);
+                double dn = loss_logits_of(m);
+                d[r] = (up - dn) / (2.0 * hh);
+            }
+            val[j] = keep;
+            env.ops->upload(env.be, p[i].value.data, val, k * 4);
+            double fd = (4.0 * d[1] - d[0]) / 3.0, e = fabs(fd - g[j]) / (1e-2 + fabs(fd));
+            worst = fmax(worst, e);
+            cr_expect_leq(e, 2e-2, "%s[%zu]: analytic %.6g vs finite difference %.6g", p[i].name,
+                          j, (double)g[j], fd);
+            checked++;
+        }
+        g_free(val);
+        g_free(g);
+    }
+    cr_log_info("logits path: %zu entries, worst relative error %.3g", checked, worst);
+    cr_assert_gt(checked, 500);
+    env.ops->free(env.be, dl);
+    baldro_model_close(m);
+}
+
 /* Gradients with activation recompute are bit-identical to stored activations. */
 Test(llama, recompute_matches_stored, .init = setup, .fini = teardown) {
     baldro_model *a = NULL, *b = NULL;

@@ -119,6 +119,7 @@ static void assert_good_loaded(const baldro_loader *ld) {
     cr_assert_not_null(find_obj(ld, BALDRO_KIND_METRIC, "fx_mean"));
     cr_assert_not_null(find_obj(ld, BALDRO_KIND_MODEL, "fx_model"));
     cr_assert_not_null(find_obj(ld, BALDRO_KIND_OBJECTIVE, "fx_old"));
+    cr_assert_not_null(find_obj(ld, BALDRO_KIND_OBJECTIVE, "fx_rows"));
 }
 
 /* A fixture whose init must not run leaves this environment variable when it does. */
@@ -181,11 +182,12 @@ Test(loader, good_plugins_load) {
     size_t n = baldro_loader_load_dir(ld, BALDRO_TEST_PLUGIN_DIR);
     assert_good_loaded(ld);
 
-    /* Exactly the four well-formed fixtures load; every other file is rejected. */
-    cr_assert_eq(n, 3, "load_dir returned %zu (good_objectives was already loaded)", n);
-    cr_assert_eq(baldro_loader_n_plugins(ld), 4);
+    /* Exactly the five well-formed fixtures load; every other file is rejected. */
+    cr_assert_eq(n, 4, "load_dir returned %zu (good_objectives was already loaded)", n);
+    cr_assert_eq(baldro_loader_n_plugins(ld), 5);
     cr_assert_not_null(find_plugin(ld, "register_outside_init"));
-    cr_assert_eq(baldro_loader_n_rejected(ld), 14, "%zu rejections",
+    cr_assert_not_null(find_plugin(ld, "logits_objective"));
+    cr_assert_eq(baldro_loader_n_rejected(ld), 15, "%zu rejections",
                  baldro_loader_n_rejected(ld));
     for (size_t i = 0; i < baldro_loader_n_rejected(ld); i++) {
         const baldro_rejection *r = baldro_loader_rejection(ld, i);
@@ -215,13 +217,13 @@ Test(loader, good_plugins_load) {
     cr_assert_eq(find_plugin(ld, "old_minor_vtable")->n_objects, 1);
     cr_assert_eq(find_plugin(ld, "register_outside_init")->n_objects, 1);
 
-    /* 3 + 1 + 1 + 1 objects, in registration order, each owned by its plugin. */
+    /* 3 + 1 + 1 + 1 + 1 objects, in registration order, each owned by its plugin. */
     const baldro_registry *reg = baldro_loader_registry(ld);
-    cr_assert_eq(baldro_registry_count(reg), 6);
+    cr_assert_eq(baldro_registry_count(reg), 7);
     cr_assert_str_eq(baldro_registry_at(reg, 0)->name, "fx_ga");
     cr_assert_str_eq(baldro_registry_at(reg, 1)->name, "fx_sample");
     cr_assert_str_eq(baldro_registry_at(reg, 2)->name, "fx_mean");
-    cr_assert_null(baldro_registry_at(reg, 6));
+    cr_assert_null(baldro_registry_at(reg, 7));
     for (size_t i = 0; i < 3; i++) cr_assert_eq(baldro_registry_at(reg, i)->plugin, p);
     cr_assert_eq(find_obj(ld, BALDRO_KIND_MODEL, "fx_model")->plugin, m);
     baldro_loader_free(ld);
@@ -413,7 +415,7 @@ Test(loader, rejected_plugins_unloaded) {
         "bad_abi_major.so", "bad_abi_minor_newer.so", "missing_init.so", "missing_info.so",
         "empty_plugin_name.so", "init_fails.so", "duplicate_name.so", "duplicate_alias.so",
         "plugin_name_taken.so", "null_callback.so", "empty_name.so", "bad_vtable_size.so",
-        "not_elf.so", "undefined_symbol.so", NULL};
+        "not_elf.so", "undefined_symbol.so", "logits_no_rows.so", NULL};
     for (size_t i = 0; rejected[i]; i++) {
         cr_assert_not_null(baldro_loader_find_rejection(ld, rejected[i]), "%s", rejected[i]);
         cr_assert_not(mapped(rejected[i]), "%s is still mapped", rejected[i]);
@@ -462,6 +464,133 @@ Test(loader, old_minor_vtable) {
     for (int i = 0; i < B * T; i++) cr_assert_float_eq(dlogp[i], want_d[i], 1e-6, "dlogp[%d]", i);
     assert_good_loaded(ld);
     baldro_loader_free(ld);
+}
+
+/* ---- ABI 1.3 objectives over logits (BALDRO_OBJ_NEEDS_LOGITS, loss_rows) ---------------- */
+
+Test(loader, logits_objective_loads) {
+    baldro_loader *ld = load_all();
+    cr_assert_null(baldro_loader_find_rejection(ld, "logits_objective.so"));
+    const baldro_object *o = find_obj(ld, BALDRO_KIND_OBJECTIVE, "FxRows");
+    cr_assert_not_null(o, "logits_objective did not load");
+    cr_assert_str_eq(o->name, "fx_rows");
+    cr_assert_eq(o->plugin_struct_size, sizeof(baldro_objective_vtable));
+    const baldro_objective_vtable *vt = &o->vt.objective;
+    cr_assert_eq(vt->grain, BALDRO_GRAIN_TOKEN);
+    cr_assert_eq(vt->flags, BALDRO_OBJ_RETAIN | BALDRO_OBJ_NEEDS_LOGITS);
+    cr_assert_null(vt->loss, "loss may be NULL with NEEDS_LOGITS");
+    cr_assert_not_null(vt->loss_rows);
+
+    /* Through the registry's copy: N = 3 positions of V = 2, the middle one masked out
+     * (NaN, never read). loss[n] = 0.5 |x - r|^2, dlogits = x - r. */
+    enum { N = 3, V = 2 };
+    const float x[N * V] = {1.0f, -2.0f, NAN, NAN, 0.5f, 0.25f};
+    const float r[N * V] = {0.0f, 0.0f, NAN, NAN, 1.5f, 0.25f};
+    const int32_t tgt[N] = {1, -1, 0};
+    const uint8_t mask[N] = {1, 0, 1};
+    float loss[N] = {0}, dl[N * V] = {0};
+    baldro_objective_rows in = {.struct_size = sizeof in, .N = N, .V = V, .logits = x,
+                                .ref_logits = r, .targets = tgt, .mask = mask};
+    baldro_objective_rows_output out = {.struct_size = sizeof out, .loss = loss, .dlogits = dl};
+    char err[256] = "";
+    cr_assert_eq(vt->loss_rows(NULL, &in, &out, err, sizeof err), BALDRO_OK, "%s", err);
+    static const float want_loss[N] = {2.5f, 0.0f, 0.5f};
+    static const float want_d[N * V] = {1.0f, -2.0f, 0.0f, 0.0f, -1.0f, 0.0f};
+    for (int i = 0; i < N; i++) cr_assert_float_eq(loss[i], want_loss[i], 1e-6, "loss[%d]", i);
+    for (int i = 0; i < N * V; i++) cr_assert_float_eq(dl[i], want_d[i], 1e-6, "dlogits[%d]", i);
+    assert_good_loaded(ld);
+    baldro_loader_free(ld);
+}
+
+Test(loader, logits_objective_without_loss_rows) {
+    baldro_loader *ld = load_all();
+    assert_rejected(ld, "logits_no_rows.so", "init", "objective 'fx_logits_no_rows'",
+                    "BALDRO_OBJ_NEEDS_LOGITS", "loss_rows", NULL);
+    cr_assert_null(find_any(ld, "fx_logits_no_rows"));
+    cr_assert_null(find_plugin(ld, "logits_no_rows"));
+    assert_good_loaded(ld);
+    baldro_loader_free(ld);
+}
+
+static int rows_stub(void *s, const baldro_objective_rows *in, baldro_objective_rows_output *out,
+                     char *e, size_t c) {
+    (void)s, (void)in, (void)out, (void)e, (void)c;
+    return BALDRO_OK;
+}
+static int loss_stub(void *s, const baldro_objective_batch *in, baldro_objective_output *out,
+                     char *e, size_t c) {
+    (void)s, (void)in, (void)out, (void)e, (void)c;
+    return BALDRO_OK;
+}
+
+/* Registers vt directly (no .so); returns the status and copies the message. */
+static int add_objective(const void *vt, char *msg, size_t cap) {
+    baldro_registry *reg = baldro_registry_new();
+    baldro_error err;
+    baldro_error_clear(&err);
+    int rc = baldro_registry_add(reg, BALDRO_KIND_OBJECTIVE, vt, NULL, &err);
+    snprintf(msg, cap, "%s", rc == BALDRO_OK ? "" : err.msg);
+    baldro_registry_free(reg);
+    return rc;
+}
+
+Test(loader, registry_rules_for_loss_rows) {
+    char msg[1024];
+    baldro_objective_vtable vt = {BALDRO_VTABLE_HEADER(baldro_objective_vtable),
+                                  .name = "fx_r", .grain = BALDRO_GRAIN_TOKEN,
+                                  .flags = BALDRO_OBJ_NEEDS_LOGITS, .loss_rows = rows_stub};
+    cr_assert_eq(add_objective(&vt, msg, sizeof msg), BALDRO_OK, "%s", msg);
+    vt.loss = loss_stub; /* a loss as well is allowed; the host calls loss_rows */
+    cr_assert_eq(add_objective(&vt, msg, sizeof msg), BALDRO_OK, "%s", msg);
+
+    /* loss_rows without the flag: the host would never call it. */
+    vt.flags = BALDRO_OBJ_RETAIN;
+    cr_assert_eq(add_objective(&vt, msg, sizeof msg), BALDRO_EINVAL);
+    cr_assert(strstr(msg, "'fx_r'") && strstr(msg, "loss_rows") &&
+              strstr(msg, "BALDRO_OBJ_NEEDS_LOGITS"), "%s", msg);
+    cr_assert_null(strchr(msg, '\n'));
+    /* ...and without loss_rows, the flag absent: loss is required as before. */
+    vt.loss_rows = NULL;
+    vt.loss = NULL;
+    cr_assert_eq(add_objective(&vt, msg, sizeof msg), BALDRO_EINVAL);
+    cr_assert(strstr(msg, "'loss' is NULL"), "%s", msg);
+
+    /* The flag needs token grain, and excludes the logp-side flags. */
+    vt.loss_rows = rows_stub;
+    vt.flags = BALDRO_OBJ_NEEDS_LOGITS;
+    vt.grain = BALDRO_GRAIN_SAMPLE;
+    cr_assert_eq(add_objective(&vt, msg, sizeof msg), BALDRO_EINVAL);
+    cr_assert(strstr(msg, "BALDRO_GRAIN_TOKEN") && strstr(msg, "'fx_r'"), "%s", msg);
+    vt.grain = BALDRO_GRAIN_TOKEN;
+    vt.flags = BALDRO_OBJ_NEEDS_LOGITS | BALDRO_OBJ_NEEDS_ALT;
+    cr_assert_eq(add_objective(&vt, msg, sizeof msg), BALDRO_EINVAL);
+    cr_assert(strstr(msg, "BALDRO_OBJ_NEEDS_ALT"), "%s", msg);
+    vt.flags = BALDRO_OBJ_NEEDS_LOGITS | BALDRO_OBJ_NEEDS_REF_LOGP;
+    cr_assert_eq(add_objective(&vt, msg, sizeof msg), BALDRO_EINVAL);
+    cr_assert(strstr(msg, "BALDRO_OBJ_NEEDS_REF_LOGP"), "%s", msg);
+}
+
+Test(loader, registry_pre_1_3_vtable_has_no_loss_rows) {
+    /* A 1.2 plugin's vtable ends before loss_rows. Whatever lies behind it in memory (here
+     * a real function pointer) is not read: without the flag it registers with loss_rows
+     * NULL; with the flag it is refused, and the message says the vtable is too old. */
+    char msg[1024];
+    baldro_objective_vtable vt = {.struct_size = BALDRO_OBJECTIVE_VTABLE_SIZE_1_2,
+                                  .name = "fx_12", .grain = BALDRO_GRAIN_TOKEN,
+                                  .loss = loss_stub, .loss_rows = rows_stub};
+    baldro_registry *reg = baldro_registry_new();
+    baldro_error err;
+    baldro_error_clear(&err);
+    cr_assert_eq(baldro_registry_add(reg, BALDRO_KIND_OBJECTIVE, &vt, NULL, &err), BALDRO_OK,
+                 "%s", err.msg);
+    const baldro_object *o = baldro_registry_find(reg, BALDRO_KIND_OBJECTIVE, "fx_12");
+    cr_assert_not_null(o);
+    cr_assert_null(o->vt.objective.loss_rows, "read past struct_size");
+    baldro_registry_free(reg);
+
+    vt.flags = BALDRO_OBJ_NEEDS_LOGITS;
+    cr_assert_eq(add_objective(&vt, msg, sizeof msg), BALDRO_EINVAL);
+    cr_assert(strstr(msg, "'fx_12'") && strstr(msg, "predates"), "%s", msg);
 }
 
 /* ---- registration outside init --------------------------------------------------------- */
@@ -738,7 +867,7 @@ Test(loader, load_search_path) {
     cr_assert_eq(baldro_loader_load_file(ld, FX("good_objectives.so"), &err), BALDRO_OK, "%s",
                  err.msg);
     char *dirs[] = {BALDRO_TEST_PLUGIN_DIR "/no/such/dir", BALDRO_TEST_PLUGIN_DIR, NULL};
-    cr_assert_eq(baldro_loader_load_search_path(ld, dirs), 3);
+    cr_assert_eq(baldro_loader_load_search_path(ld, dirs), 4);
     assert_good_loaded(ld);
     baldro_loader_free(ld);
 }

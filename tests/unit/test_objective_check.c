@@ -147,6 +147,104 @@ static int alt_cross_row(void *s, const baldro_objective_batch *in,
     return BALDRO_OK;
 }
 
+/* ---- NEEDS_LOGITS objectives: loss_rows over logits[N][V] ------------------------------ */
+
+/* Correct and nonlinear: loss[n] = sum_v (e^(x_v) - r_v x_v), dlogits = e^(x_v) - r_v,
+ * with x = logits[n], r = ref_logits[n]. */
+static int good_rows(void *s, const baldro_objective_rows *in, baldro_objective_rows_output *out,
+                     char *e, size_t c) {
+    for (int n = 0; n < in->N; n++) {
+        if (!in->mask[n]) continue;
+        double l = 0.0;
+        for (int v = 0; v < in->V; v++) {
+            const int i = n * in->V + v;
+            l += exp(in->logits[i]) - (double)in->ref_logits[i] * in->logits[i];
+            out->dlogits[i] = (float)(exp(in->logits[i]) - in->ref_logits[i]);
+        }
+        out->loss[n] = (float)l;
+    }
+    return BALDRO_OK;
+}
+/* Gradient without the reference's term. */
+static int wrong_rows_grad(void *s, const baldro_objective_rows *in,
+                           baldro_objective_rows_output *out, char *e, size_t c) {
+    good_rows(s, in, out, e, c);
+    for (int i = 0; i < in->N * in->V; i++)
+        if (in->mask[i / in->V]) out->dlogits[i] = expf(in->logits[i]);
+    return BALDRO_OK;
+}
+/* Computes every row, masked or not: the masked rows' NaN logits reach their outputs. */
+static int reads_masked_row(void *s, const baldro_objective_rows *in,
+                            baldro_objective_rows_output *out, char *e, size_t c) {
+    for (int n = 0; n < in->N; n++) {
+        double l = 0.0;
+        for (int v = 0; v < in->V; v++) {
+            const int i = n * in->V + v;
+            l += exp(in->logits[i]) - (double)in->ref_logits[i] * in->logits[i];
+            out->dlogits[i] = (float)(exp(in->logits[i]) - in->ref_logits[i]);
+        }
+        out->loss[n] = (float)l;
+    }
+    return BALDRO_OK;
+}
+/* Skips masked rows but normalises by a batch-wide sum that includes them (NaN). */
+static int mixes_in_masked_row(void *s, const baldro_objective_rows *in,
+                               baldro_objective_rows_output *out, char *e, size_t c) {
+    good_rows(s, in, out, e, c);
+    float z = 0.0f;
+    for (int i = 0; i < in->N * in->V; i++) z += 0.0f * in->logits[i];
+    for (int n = 0; n < in->N; n++)
+        if (in->mask[n]) out->loss[n] += z;
+    return BALDRO_OK;
+}
+/* Position 0's loss also depends on the last position's logits. */
+static int cross_position(void *s, const baldro_objective_rows *in,
+                          baldro_objective_rows_output *out, char *e, size_t c) {
+    good_rows(s, in, out, e, c);
+    out->loss[0] += in->logits[(in->N - 1) * in->V]; /* both unmasked in the checker */
+    return BALDRO_OK;
+}
+static int rows_calls;
+static int nondeterministic_rows(void *s, const baldro_objective_rows *in,
+                                 baldro_objective_rows_output *out, char *e, size_t c) {
+    good_rows(s, in, out, e, c);
+    out->dlogits[0] += (float)(rows_calls++) * 1e-3f;
+    return BALDRO_OK;
+}
+/* What the checker hands: 1.3 structs, N = 6, V = 11, two masked rows, targets -1 on some
+ * rows of each kind. */
+static int rows_shape_ok;
+static int records_rows_shape(void *s, const baldro_objective_rows *in,
+                              baldro_objective_rows_output *out, char *e, size_t c) {
+    int masked = 0, masked_neg = 0, valid_neg = 0;
+    for (int n = 0; n < in->N; n++) {
+        masked += !in->mask[n];
+        masked_neg += !in->mask[n] && in->targets[n] < 0;
+        valid_neg += in->mask[n] && in->targets[n] < 0;
+    }
+    rows_shape_ok = in->struct_size == sizeof *in && out->struct_size == sizeof *out &&
+                    in->N == 6 && in->V == 11 && masked == 2 && masked_neg > 0 && valid_neg > 0;
+    return good_rows(s, in, out, e, c);
+}
+
+typedef int (*rows_fn)(void *, const baldro_objective_rows *, baldro_objective_rows_output *,
+                       char *, size_t);
+
+static baldro_check_result run_rows(rows_fn fn, uint32_t flags) {
+    baldro_objective_vtable vt = {BALDRO_VTABLE_HEADER(baldro_objective_vtable), .name = "r",
+                                  .grain = BALDRO_GRAIN_TOKEN,
+                                  .flags = BALDRO_OBJ_NEEDS_LOGITS | flags, .loss_rows = fn};
+    baldro_registry *reg = baldro_registry_new();
+    baldro_error err;
+    cr_assert_eq(baldro_registry_add(reg, BALDRO_KIND_OBJECTIVE, &vt, NULL, &err), BALDRO_OK,
+                 "%s", err.msg);
+    baldro_check_result res;
+    cr_assert_eq(baldro_check_objective(baldro_registry_find(reg, BALDRO_KIND_OBJECTIVE, "r"),
+                                        NULL, 7, &res, &err), BALDRO_OK);
+    baldro_registry_free(reg);
+    return res;
+}
+
 typedef int (*loss_fn)(void *, const baldro_objective_batch *, baldro_objective_output *, char *,
                        size_t);
 
@@ -263,4 +361,44 @@ Test(objective_check, catches_cross_row_alt_dependency) {
     baldro_check_result r = run(alt_cross_row, BALDRO_OBJ_NEEDS_ALT);
     cr_assert_not(r.passed);
     cr_assert(strstr(r.failure, "alt_logp[1][0] changed loss[0]"), "%s", r.failure);
+}
+
+Test(objective_check, passes_a_correct_rows_objective) {
+    rows_shape_ok = 0;
+    baldro_check_result r = run_rows(records_rows_shape, 0);
+    cr_assert(r.passed, "%s", r.failure);
+    cr_assert(rows_shape_ok, "struct sizes, shape, mask or targets not as documented");
+    cr_assert(r.fd_checked);
+    cr_assert_eq(r.n_valid, 4);
+    cr_assert_lt(r.max_fd_error, 1e-3);
+    cr_assert(isfinite(r.batch_loss));
+}
+Test(objective_check, catches_wrong_rows_gradient) {
+    baldro_check_result r = run_rows(wrong_rows_grad, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "dlogits") && strstr(r.failure, "finite difference"), "%s",
+              r.failure);
+}
+Test(objective_check, surrogate_rows_gradient_skips_finite_differences) {
+    baldro_check_result r = run_rows(wrong_rows_grad, BALDRO_OBJ_SURROGATE_GRAD);
+    cr_assert(r.passed, "%s", r.failure);
+    cr_assert_not(r.fd_checked);
+}
+Test(objective_check, catches_reading_a_masked_row) {
+    baldro_check_result r = run_rows(reads_masked_row, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "masked"), "%s", r.failure);
+    r = run_rows(mixes_in_masked_row, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "masked rows hold NaN"), "%s", r.failure);
+}
+Test(objective_check, catches_cross_position_rows_dependency) {
+    baldro_check_result r = run_rows(cross_position, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "changed loss[0]"), "%s", r.failure);
+}
+Test(objective_check, catches_nondeterministic_rows) {
+    baldro_check_result r = run_rows(nondeterministic_rows, 0);
+    cr_assert_not(r.passed);
+    cr_assert(strstr(r.failure, "different outputs"), "%s", r.failure);
 }

@@ -10,8 +10,13 @@
  * outputs against float64: the plugins compute in double, so this is rounding only), finite
  * everywhere, and exactly 0 on padding. No Python is needed to run this.
  *
+ * Objectives over whole distributions (BALDRO_OBJ_NEEDS_LOGITS: kl) are run through
+ * loss_rows: their fixtures hold N positions of V logits and reference logits (masked rows
+ * null, NaN here), the targets, and the expected loss[N] and dlogits[N][V], under the same
+ * tolerance.
+ *
  * Also: every objective of the issue is registered under its aliases with the right grain
- * and flags; two hand-computed cases (npo, wga); bad parameters and a pre-1.3 batch are
+ * and flags; hand-computed cases (npo, wga, kl); bad parameters and a pre-1.3 batch are
  * refused with a message; and the contract check passes for every objective.
  */
 #include <criterion/criterion.h>
@@ -69,7 +74,31 @@ static baldro_param_value *default_params(const baldro_object *o) {
     for (size_t i = 0; i < n; i++) {
         v[i].type = sp[i].type;
         v[i].f = sp[i].default_float;
+        v[i].i = sp[i].default_int;
+        v[i].s = sp[i].default_string;
     }
+    return v;
+}
+
+/* Fixture parameters: the fixture names every declared one, nothing else; strings stay
+ * owned by the JSON parser (alive while the case runs). Caller frees. */
+static baldro_param_value *read_params(JsonObject *c, const baldro_object *o,
+                                       const char *case_name) {
+    JsonObject *p = json_object_get_object_member(c, "params");
+    cr_assert_eq(json_object_get_size(p), n_params(o), "%s/%s: fixture params vs spec",
+                 o->name, case_name);
+    baldro_param_value *v = default_params(o);
+    GList *names = json_object_get_members(p);
+    for (GList *l = names; l; l = l->next) {
+        int k = param_index(o, l->data);
+        cr_assert_geq(k, 0, "%s: fixture parameter '%s' is not declared", o->name,
+                      (const char *)l->data);
+        if (v[k].type == BALDRO_PARAM_STRING)
+            v[k].s = json_object_get_string_member(p, l->data);
+        else
+            v[k].f = json_object_get_double_member(p, l->data);
+    }
+    g_list_free(names);
     return v;
 }
 
@@ -178,19 +207,7 @@ static void read_case(JsonObject *c, const baldro_object *o, fx_case *fc) {
         fc->want_dalt = g_new(double, na ? na : 1);
         read_matrix(c, "dalt_logp", fc->B, fc->T_alt, fc->want_dalt);
     }
-    /* Parameters: the fixture names every declared one, nothing else. */
-    JsonObject *p = json_object_get_object_member(c, "params");
-    cr_assert_eq(json_object_get_size(p), n_params(o), "%s/%s: fixture params vs spec",
-                 o->name, fc->name);
-    fc->params = default_params(o);
-    GList *names = json_object_get_members(p);
-    for (GList *l = names; l; l = l->next) {
-        int k = param_index(o, l->data);
-        cr_assert_geq(k, 0, "%s: fixture parameter '%s' is not declared", o->name,
-                      (const char *)l->data);
-        fc->params[k].f = json_object_get_double_member(p, l->data);
-    }
-    g_list_free(names);
+    fc->params = read_params(c, o, fc->name);
 }
 
 static void free_case(fx_case *fc) {
@@ -252,6 +269,78 @@ static double run_case(const baldro_object *o, fx_case *fc) {
     return worst;
 }
 
+/* ---- fixtures of objectives over logits (loss_rows) ------------------------------------- */
+
+/* One rows case in the host's layout. */
+typedef struct fx_rows_case {
+    const char *name;
+    int extreme;
+    int N, V;
+    float *logits, *ref_logits; /* [N][V], NaN on masked rows */
+    int32_t *targets;           /* [N]                        */
+    uint8_t *mask;              /* [N]                        */
+    double *want_loss;          /* [N]                        */
+    double *want_dlogits;       /* [N][V]                     */
+    baldro_param_value *params; /* spec order                 */
+} fx_rows_case;
+
+static void read_rows_case(JsonObject *c, const baldro_object *o, fx_rows_case *fc) {
+    memset(fc, 0, sizeof *fc);
+    fc->name = json_object_get_string_member(c, "name");
+    fc->extreme = json_object_get_boolean_member(c, "extreme");
+    fc->N = (int)json_object_get_int_member(c, "N");
+    fc->V = (int)json_object_get_int_member(c, "V");
+    const size_t n = (size_t)fc->N, nv = n * (size_t)fc->V;
+    double *tmp = g_new(double, nv ? nv : 1);
+    read_matrix(c, "mask", 0, fc->N, tmp);
+    fc->mask = to_mask(tmp, n);
+    read_matrix(c, "targets", 0, fc->N, tmp);
+    fc->targets = g_new(int32_t, n ? n : 1);
+    for (size_t i = 0; i < n; i++) fc->targets[i] = (int32_t)tmp[i];
+    read_matrix(c, "logits", fc->N, fc->V, tmp);
+    fc->logits = to_float(tmp, nv);
+    read_matrix(c, "ref_logits", fc->N, fc->V, tmp);
+    fc->ref_logits = to_float(tmp, nv);
+    /* NaN exactly on the masked rows, so a plugin that reads one shows it. */
+    for (size_t i = 0; i < nv; i++)
+        cr_assert_eq(!fc->mask[i / (size_t)fc->V], isnan(fc->logits[i]) && isnan(fc->ref_logits[i]),
+                     "%s: masked rows / null mismatch", fc->name);
+    g_free(tmp);
+    fc->want_loss = g_new(double, n ? n : 1);
+    read_matrix(c, "loss", 0, fc->N, fc->want_loss);
+    fc->want_dlogits = g_new(double, nv ? nv : 1);
+    read_matrix(c, "dlogits", fc->N, fc->V, fc->want_dlogits);
+    fc->params = read_params(c, o, fc->name);
+}
+
+static void free_rows_case(fx_rows_case *fc) {
+    g_free(fc->logits), g_free(fc->ref_logits), g_free(fc->targets), g_free(fc->mask);
+    g_free(fc->want_loss), g_free(fc->want_dlogits), g_free(fc->params);
+}
+
+/* Runs one rows case; returns the max scaled error over its outputs. */
+static double run_rows_case(const baldro_object *o, fx_rows_case *fc) {
+    const size_t n = (size_t)fc->N, nv = n * (size_t)fc->V;
+    float *loss = g_new0(float, n ? n : 1), *dl = g_new0(float, nv ? nv : 1);
+    baldro_objective_rows in = {.struct_size = sizeof in, .N = fc->N, .V = fc->V,
+                                .logits = fc->logits, .ref_logits = fc->ref_logits,
+                                .targets = fc->targets, .mask = fc->mask};
+    baldro_objective_rows_output out = {.struct_size = sizeof out, .loss = loss, .dlogits = dl};
+    void *state = create_or_die(o, fc->params);
+    char err[256] = "";
+    cr_assert_eq(o->vt.objective.loss_rows(state, &in, &out, err, sizeof err), BALDRO_OK,
+                 "%s/%s: loss_rows: %s", o->name, fc->name, err);
+    destroy(o, state);
+    /* [N] as N rows of 1, [N][V] with the row mask spread over V */
+    uint8_t *mask_nv = g_new(uint8_t, nv ? nv : 1);
+    for (size_t i = 0; i < nv; i++) mask_nv[i] = fc->mask[i / (size_t)fc->V];
+    double worst = compare(o->name, fc->name, "loss", loss, fc->want_loss, fc->mask, n, 1);
+    worst = fmax(worst, compare(o->name, fc->name, "dlogits", dl, fc->want_dlogits, mask_nv, nv,
+                                fc->V));
+    g_free(mask_nv), g_free(loss), g_free(dl);
+    return worst;
+}
+
 /* Every case of tests/fixtures/objectives/<name>.json. */
 static void check_fixture(const char *name) {
     baldro_loader *ld = load_builtin();
@@ -265,14 +354,27 @@ static void check_fixture(const char *name) {
     cr_assert_str_eq(json_object_get_string_member(root, "objective"), name);
     cr_assert_str_eq(json_object_get_string_member(root, "grain"),
                      o->vt.objective.grain == BALDRO_GRAIN_TOKEN ? "token" : "sample");
+    const int rows = (o->vt.objective.flags & BALDRO_OBJ_NEEDS_LOGITS) != 0;
+    cr_assert_eq(json_object_has_member(root, "needs_logits") &&
+                     json_object_get_boolean_member(root, "needs_logits"), rows,
+                 "%s: needs_logits does not match the objective's flags", path);
     JsonArray *cases = json_object_get_array_member(root, "cases");
     const guint n_cases = json_array_get_length(cases);
     cr_assert_geq(n_cases, 5, "%s: only %u cases", path, n_cases);
     double worst = 0.0;
     int n_extreme = 0;
     for (guint i = 0; i < n_cases; i++) {
+        JsonObject *c = json_array_get_object_element(cases, i);
+        if (rows) {
+            fx_rows_case fc;
+            read_rows_case(c, o, &fc);
+            n_extreme += fc.extreme;
+            worst = fmax(worst, run_rows_case(o, &fc));
+            free_rows_case(&fc);
+            continue;
+        }
         fx_case fc;
-        read_case(json_array_get_object_element(cases, i), o, &fc);
+        read_case(c, o, &fc);
         n_extreme += fc.extreme;
         worst = fmax(worst, run_case(o, &fc));
         free_case(&fc);
@@ -298,6 +400,7 @@ Test(objectives, fixture_wga) { check_fixture("wga"); }
 Test(objectives, fixture_tnpo) { check_fixture("tnpo"); }
 Test(objectives, fixture_wtnpo) { check_fixture("wtnpo"); }
 Test(objectives, fixture_satimp) { check_fixture("satimp"); }
+Test(objectives, fixture_kl) { check_fixture("kl"); }
 
 /* ---- registration ------------------------------------------------------------------------ */
 
@@ -306,6 +409,7 @@ Test(objectives, fixture_satimp) { check_fixture("satimp"); }
 #define ALT BALDRO_OBJ_NEEDS_ALT
 #define FGT BALDRO_OBJ_FORGET
 #define RTN BALDRO_OBJ_RETAIN
+#define LGT BALDRO_OBJ_NEEDS_LOGITS
 
 static const struct {
     const char *name;
@@ -323,6 +427,7 @@ static const struct {
     {"wtnpo", BALDRO_GRAIN_TOKEN, FGT | SUR | REF, {"WTNPO"}, 1.0, 1.0},
     {"satimp", BALDRO_GRAIN_TOKEN, FGT | SUR, {"SatImp"}, 0.1, 1.0},
     {"nll", BALDRO_GRAIN_TOKEN, RTN, {"NLL"}, -1.0, -1.0},
+    {"kl", BALDRO_GRAIN_TOKEN, RTN | LGT, {"KL"}, -1.0, -1.0},
 };
 
 Test(objectives, registered_with_aliases_grain_and_flags) {
@@ -334,6 +439,13 @@ Test(objectives, registered_with_aliases_grain_and_flags) {
         cr_assert_eq(o->vt.objective.flags, k_expected[i].flags, "%s: flags %#x, want %#x",
                      o->name, o->vt.objective.flags, k_expected[i].flags);
         cr_assert_not_null(o->description, "%s: no description", o->name);
+        /* The entry point the host calls: loss_rows for NEEDS_LOGITS, else loss. */
+        if (k_expected[i].flags & LGT)
+            cr_assert(o->vt.objective.loss_rows && !o->vt.objective.loss, "%s: entry points",
+                      o->name);
+        else
+            cr_assert(o->vt.objective.loss && !o->vt.objective.loss_rows, "%s: entry points",
+                      o->name);
         for (int a = 0; a < 3 && k_expected[i].aliases[a]; a++)
             cr_assert_eq(baldro_registry_find(baldro_loader_registry(ld), BALDRO_KIND_OBJECTIVE,
                                               k_expected[i].aliases[a]), o,
@@ -440,6 +552,166 @@ Test(objectives, wga_by_hand) {
     cr_assert_float_eq(dlogp[1], 0.0625f, 1e-7f);
 }
 
+/* Runs kl with positions = `pos` on the rows given; returns the status, err filled. */
+static int run_kl(const char *pos, int N, int V, const float *x, const float *r,
+                  const int32_t *tgt, const uint8_t *mask, float *loss, float *dl, char *err,
+                  size_t cap) {
+    baldro_loader *ld = load_builtin();
+    const baldro_object *o = objective(ld, "kl");
+    baldro_param_value *v = default_params(o);
+    v[param_index(o, "positions")].s = pos;
+    baldro_objective_rows in = {.struct_size = sizeof in, .N = N, .V = V, .logits = x,
+                                .ref_logits = r, .targets = tgt, .mask = mask};
+    baldro_objective_rows_output out = {.struct_size = sizeof out, .loss = loss, .dlogits = dl};
+    void *state = create_or_die(o, v);
+    int rc = o->vt.objective.loss_rows(state, &in, &out, err, cap);
+    destroy(o, state);
+    g_free(v);
+    baldro_loader_free(ld);
+    return rc;
+}
+
+Test(objectives, kl_by_hand) {
+    /* Position 0: current logits (0, 0) -> q = (1/2, 1/2); reference (log 3, 0) ->
+     * p = (3/4, 1/4). KL(p || q) = 3/4 log(3/2) + 1/4 log(1/2) = 0.130812035...,
+     * dlogits = q - p = (-1/4, 1/4). Position 1 is masked (NaN); position 2 is a prompt
+     * position (target -1) with current (log 3, 0) against reference (0, 0):
+     * KL = 1/2 log(2/3) + 1/2 log(2) = 0.143841036..., dlogits = (1/4, -1/4). */
+    const float x[6] = {0.0f, 0.0f, NAN, NAN, (float)log(3.0), 0.0f};
+    const float r[6] = {(float)log(3.0), 0.0f, NAN, NAN, 0.0f, 0.0f};
+    const int32_t tgt[3] = {1, 0, -1};
+    const uint8_t mask[3] = {1, 0, 1};
+    float loss[3] = {0}, dl[6] = {0};
+    char err[256] = "";
+    cr_assert_eq(run_kl("all", 3, 2, x, r, tgt, mask, loss, dl, err, sizeof err), BALDRO_OK,
+                 "%s", err);
+    cr_assert_float_eq(loss[0], 0.13081204f, 1e-7f, "loss %.9g", loss[0]);
+    cr_assert_float_eq(loss[2], 0.14384104f, 1e-7f, "loss %.9g", loss[2]);
+    static const float want_d[6] = {-0.25f, 0.25f, 0.0f, 0.0f, 0.25f, -0.25f};
+    for (int i = 0; i < 6; i++) cr_assert_float_eq(dl[i], want_d[i], 1e-7f, "dlogits[%d]", i);
+    cr_assert(loss[1] == 0.0f, "masked position stays 0");
+
+    /* positions = answer: the prompt position carries no loss. */
+    memset(loss, 0, sizeof loss), memset(dl, 0, sizeof dl);
+    cr_assert_eq(run_kl("answer", 3, 2, x, r, tgt, mask, loss, dl, err, sizeof err), BALDRO_OK,
+                 "%s", err);
+    cr_assert_float_eq(loss[0], 0.13081204f, 1e-7f);
+    cr_assert(loss[2] == 0.0f && dl[4] == 0.0f && dl[5] == 0.0f, "prompt position skipped");
+
+    /* Logits of 1e30 and -1e30 (finite floats): the max shift keeps it exact. */
+    const float xb[2] = {1e30f, -1e30f}, rb[2] = {1e30f, -1e30f};
+    const uint8_t m1[1] = {1};
+    memset(loss, 0, sizeof loss), memset(dl, 0, sizeof dl);
+    cr_assert_eq(run_kl("all", 1, 2, xb, rb, tgt, m1, loss, dl, err, sizeof err), BALDRO_OK,
+                 "%s", err);
+    cr_assert(loss[0] == 0.0f && dl[0] == 0.0f && dl[1] == 0.0f, "%g %g %g", loss[0], dl[0],
+              dl[1]);
+}
+
+/* One state across calls of growing and shrinking V (its scratch row is reallocated): the
+ * same outputs as a fresh state each time. */
+Test(objectives, kl_state_reused_across_vocabularies) {
+    baldro_loader *ld = load_builtin();
+    const baldro_object *o = objective(ld, "kl");
+    void *shared = create_or_die(o, NULL);
+    static const int Vs[4] = {3, 200, 7, 1000};
+    for (int k = 0; k < 4; k++) {
+        const int N = 2, V = Vs[k];
+        float *x = g_new(float, N * V), *r = g_new(float, N * V);
+        for (int i = 0; i < N * V; i++) {
+            x[i] = (float)sin(0.37 * i + k);
+            r[i] = (float)cos(0.11 * i - k);
+        }
+        const int32_t tgt[2] = {0, -1};
+        const uint8_t mask[2] = {1, 1};
+        float loss_a[2] = {0}, loss_b[2] = {0};
+        float *da = g_new0(float, N * V), *db = g_new0(float, N * V);
+        baldro_objective_rows in = {.struct_size = sizeof in, .N = N, .V = V, .logits = x,
+                                    .ref_logits = r, .targets = tgt, .mask = mask};
+        baldro_objective_rows_output oa = {.struct_size = sizeof oa, .loss = loss_a,
+                                           .dlogits = da};
+        baldro_objective_rows_output ob = {.struct_size = sizeof ob, .loss = loss_b,
+                                           .dlogits = db};
+        char err[256] = "";
+        cr_assert_eq(o->vt.objective.loss_rows(shared, &in, &oa, err, sizeof err), BALDRO_OK,
+                     "%s", err);
+        void *fresh = create_or_die(o, NULL);
+        cr_assert_eq(o->vt.objective.loss_rows(fresh, &in, &ob, err, sizeof err), BALDRO_OK,
+                     "%s", err);
+        destroy(o, fresh);
+        cr_assert(memcmp(loss_a, loss_b, sizeof loss_a) == 0 &&
+                  memcmp(da, db, (size_t)N * V * sizeof *da) == 0, "V = %d differs", V);
+        cr_assert(loss_a[0] > 0.0f && loss_a[1] > 0.0f, "V = %d: KL of different rows", V);
+        g_free(x), g_free(r), g_free(da), g_free(db);
+    }
+    destroy(o, shared);
+    baldro_loader_free(ld);
+}
+
+Test(objectives, kl_refusals_name_the_problem) {
+    baldro_loader *ld = load_builtin();
+    const baldro_object *o = objective(ld, "kl");
+    const int k = param_index(o, "positions");
+    cr_assert_geq(k, 0);
+    const baldro_param_spec *sp = baldro_object_params(o);
+    cr_assert_eq(sp[k].type, BALDRO_PARAM_STRING);
+    cr_assert_str_eq(sp[k].default_string, "all");
+    baldro_param_value *v = default_params(o);
+    void *state = NULL;
+    char err[256] = "";
+    v[k].s = "prompt";
+    cr_assert_eq(o->vt.objective.create(&state, v, err, sizeof err), BALDRO_EINVAL);
+    cr_assert(strstr(err, "kl") && strstr(err, "positions") && strstr(err, "'prompt'"), "%s",
+              err);
+    cr_assert_null(strchr(err, '\n'), "one line: '%s'", err);
+    cr_assert_null(state);
+    v[k].s = "all\nanswer";
+    cr_assert_eq(o->vt.objective.create(&state, v, err, sizeof err), BALDRO_EINVAL);
+    cr_assert(strstr(err, "positions") && !strchr(err, '\n'), "one line: '%s'", err);
+    v[k].type = BALDRO_PARAM_FLOAT;
+    err[0] = '\0';
+    cr_assert_eq(o->vt.objective.create(&state, v, err, sizeof err), BALDRO_EINVAL);
+    cr_assert(strstr(err, "positions"), "%s", err);
+    g_free(v);
+
+    state = create_or_die(o, NULL); /* NULL values: the declared defaults */
+    const float x[2] = {0.5f, 1.0f}, bad[2] = {NAN, 1.0f};
+    const int32_t tgt[1] = {0};
+    const uint8_t mask[1] = {1};
+    float loss[1] = {0}, dl[2] = {0};
+    baldro_objective_rows in = {.struct_size = sizeof in, .N = 1, .V = 2, .logits = x,
+                                .ref_logits = x, .targets = tgt, .mask = mask};
+    baldro_objective_rows_output out = {.struct_size = sizeof out, .loss = loss, .dlogits = dl};
+    /* A host whose structs predate 1.3's layout: refused before anything is read. */
+    in.struct_size = (uint32_t)offsetof(baldro_objective_rows, mask);
+    cr_assert_eq(o->vt.objective.loss_rows(state, &in, &out, err, sizeof err),
+                 BALDRO_EUNSUPPORTED);
+    cr_assert(strstr(err, "struct_size"), "%s", err);
+    in.struct_size = sizeof in;
+    /* NaN in a row that carries loss. */
+    in.logits = bad;
+    cr_assert_eq(o->vt.objective.loss_rows(state, &in, &out, err, sizeof err), BALDRO_ENUMERIC);
+    cr_assert(strstr(err, "logits[0]"), "%s", err);
+    /* V = 0 with positions: no distribution. */
+    in.logits = x;
+    in.V = 0;
+    cr_assert_eq(o->vt.objective.loss_rows(state, &in, &out, err, sizeof err), BALDRO_EINVAL);
+    cr_assert(strstr(err, "V = 0"), "%s", err);
+    destroy(o, state);
+
+    /* positions = answer reads targets: NULL is refused. */
+    baldro_param_value *va = default_params(o);
+    va[k].s = "answer";
+    state = create_or_die(o, va);
+    in.V = 2;
+    in.targets = NULL;
+    cr_assert_eq(o->vt.objective.loss_rows(state, &in, &out, err, sizeof err), BALDRO_EINVAL);
+    cr_assert(strstr(err, "targets"), "%s", err);
+    destroy(o, state);
+    g_free(va);
+    baldro_loader_free(ld);
+}
+
 /* ---- refusals ------------------------------------------------------------------------------ */
 
 Test(objectives, create_refuses_out_of_range_parameters) {
@@ -509,6 +781,16 @@ Test(objectives, empty_batches) {
     for (size_t i = 0; i < G_N_ELEMENTS(k_expected); i++) {
         const baldro_object *o = objective(ld, k_expected[i].name);
         void *state = create_or_die(o, NULL);
+        if (k_expected[i].flags & LGT) {
+            /* N = 0 is valid and reads nothing (all pointers NULL). */
+            baldro_objective_rows rin = {.struct_size = sizeof rin, .N = 0, .V = 5};
+            baldro_objective_rows_output rout = {.struct_size = sizeof rout};
+            char rerr[256] = "";
+            cr_assert_eq(o->vt.objective.loss_rows(state, &rin, &rout, rerr, sizeof rerr),
+                         BALDRO_OK, "%s: %s", o->name, rerr);
+            destroy(o, state);
+            continue;
+        }
         float loss[2] = {0}, dlogp[1] = {0}, dalt[1] = {0};
         baldro_objective_batch in = {.struct_size = sizeof in, .B = 2, .T = 0};
         baldro_objective_output out = {.struct_size = sizeof out, .loss = loss, .dlogp = dlogp,

@@ -102,6 +102,8 @@ typedef struct llama_model {
     llama_grad_scratch gs;
     int32_t B, T;                   /* shape of the last forward                      */
     int32_t ready_for_backward;
+    int32_t have_logits;            /* logits hold the last forward's (not d logits)   */
+    baldro_tensor lview;            /* [B*T,V] view of logits handed to the host      */
 
     /* Generation, rows G = gen_batch, positions S = gen_len. */
     baldro_tensor *kc, *vc;         /* [L] of [G,S,Hkv,D]                              */
@@ -130,7 +132,9 @@ int llama_layer_forward(llama_model *m, int32_t l, llama_layer_act *a, baldro_te
                         baldro_tensor *x_out, int32_t B, int32_t T, const baldro_tensor *pos0,
                         int32_t use_cache, char *err, size_t cap);
 /* llama_backward.c */
-int llama_backward(llama_model *m, const float *dlogp, char *err, size_t cap);
+/* dlogits [B*T,V] (backend, may be NULL): added to the log-softmax backward's d logits. */
+int llama_backward(llama_model *m, const float *dlogp, const baldro_tensor *dlogits, char *err,
+                   size_t cap);
 /* llama_generate.c */
 int llama_gen_prefill(llama_model *m, const int32_t *tokens, const int32_t *lengths, int32_t B,
                       int32_t T, const baldro_tensor **logits, char *err, size_t cap);

@@ -98,7 +98,8 @@ static int layer_backward(llama_model *m, int32_t l, llama_layer_act *a, baldro_
     return BALDRO_OK;
 }
 
-int llama_backward(llama_model *m, const float *dlogp, char *err, size_t cap) {
+int llama_backward(llama_model *m, const float *dlogp, const baldro_tensor *dlogits, char *err,
+                   size_t cap) {
     const llama_config *c = &m->cfg;
     const baldro_ops *o = m->ops;
     baldro_backend *be = m->be;
@@ -109,7 +110,13 @@ int llama_backward(llama_model *m, const float *dlogp, char *err, size_t cap) {
         return BALDRO_FAIL(err, cap, BALDRO_ESTATE,
                            "llama: backward needs a forward first (one backward per forward)");
     m->ready_for_backward = 0;
+    m->have_logits = 0; /* the log-softmax backward turns them into d logits in place */
     const int64_t N = (int64_t)m->B * m->T, C = c->C;
+    if (dlogits && (dlogits->ndim != 2 || dlogits->shape[0] != N || dlogits->shape[1] != c->V ||
+                    dlogits->dtype != BALDRO_DT_F32))
+        return BALDRO_FAIL(err, cap, BALDRO_EINVAL,
+                           "llama: d logits must be F32 [%lld, %d] for the last forward",
+                           (long long)N, c->V);
     LLAMA_OP(m, o->upload(be, m->dlogp.data, dlogp, (size_t)N * 4), "upload dlogp", err, cap);
 
     /* Output: logits -> d logits in place, then lm_head and the final norm. */
@@ -118,6 +125,8 @@ int llama_backward(llama_model *m, const float *dlogp, char *err, size_t cap) {
     baldro_tensor tg = baldro_t1(m->targets.data, BALDRO_DT_I32, N);
     LLAMA_OP(m, o->logsoftmax_gather_bwd(be, &lg, &lse, &tg, &dlp), "log_softmax backward", err,
              cap);
+    /* A loss over whole distributions (KL to a reference) adds its d logits here. */
+    if (dlogits) LLAMA_OP(m, o->add(be, &lg, &lg, dlogits), "d logits", err, cap);
     baldro_tensor dln = baldro_t2(m->gs.dln.data, 0, N, C);
     baldro_tensor dres = baldro_t2(m->gs.dres.data, 0, N, C);
     baldro_tensor lnf = baldro_t2(m->lnf.data, 0, N, C), rf = baldro_t1(m->lnf_rstd.data, 0, N);

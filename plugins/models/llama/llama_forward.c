@@ -101,6 +101,7 @@ int llama_forward(llama_model *m, const int32_t *tokens, const int32_t *targets,
     const baldro_ops *o = m->ops;
     baldro_backend *be = m->be;
     m->ready_for_backward = 0;
+    m->have_logits = 0;
     if (B < 1 || T < 1 || B > m->lim.max_batch || T > m->lim.max_seq)
         return BALDRO_FAIL(err, cap, BALDRO_EINVAL,
                            "llama: batch [%d, %d] outside the planned limits [1..%d, 1..%d]", B, T,
@@ -144,5 +145,6 @@ int llama_forward(llama_model *m, const int32_t *tokens, const int32_t *targets,
     m->B = B;
     m->T = T;
     m->ready_for_backward = m->lim.train;
+    m->have_logits = 1;
     return BALDRO_OK;
 }

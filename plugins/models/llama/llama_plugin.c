@@ -83,7 +83,20 @@ static int forward(void *model, const int32_t *tokens, const int32_t *targets, i
     return llama_forward(model, tokens, targets, B, T, logp, err, cap);
 }
 static int backward(void *model, const float *dlogp, char *err, size_t cap) {
-    return llama_backward(model, dlogp, err, cap);
+    return llama_backward(model, dlogp, NULL, err, cap);
+}
+static int backward_logits(void *model, const float *dlogp, const baldro_tensor *dlogits,
+                           char *err, size_t cap) {
+    return llama_backward(model, dlogp, dlogits, err, cap);
+}
+static int logits(void *model, const baldro_tensor **out, char *err, size_t cap) {
+    llama_model *m = model;
+    if (!m->have_logits)
+        return BALDRO_FAIL(err, cap, BALDRO_ESTATE,
+                           "llama: no logits: they are valid after a forward, until backward");
+    m->lview = baldro_t2(m->logits.data, 0, (int64_t)m->B * m->T, m->cfg.V);
+    *out = &m->lview;
+    return BALDRO_OK;
 }
 static int describe(void *model, baldro_model_info *info) {
     *info = ((llama_model *)model)->info;
@@ -110,7 +123,7 @@ static int decode(void *model, const int32_t *ids, const baldro_tensor **logits,
         .description = (desc_), .hf_model_types = (types_), .create = (create_),          \
         .destroy = destroy, .forward = forward, .backward = backward,                     \
         .describe = describe, .params = params, .gen_prefill = prefill,                   \
-        .gen_decode = decode,                                                             \
+        .gen_decode = decode, .logits = logits, .backward_logits = backward_logits,       \
     }
 
 static const char *const llama_types[] = {"llama", "mistral", NULL};

@@ -30,7 +30,10 @@ extern "C" {
  *   1.2  ops.h and tensor.h; the model vtable gains describe, params, gen_prefill and
  *        gen_decode; model create args gain the backend, limits and init_std.
  *   1.3  objective flag BALDRO_OBJ_NEEDS_ALT; the objective batch gains T_alt, alt_logp,
- *        alt_ref_logp and alt_mask, the output dalt_logp (a second answer per sample). */
+ *        alt_ref_logp and alt_mask, the output dalt_logp (a second answer per sample).
+ *        Objective flag BALDRO_OBJ_NEEDS_LOGITS with the vtable's loss_rows (losses over
+ *        whole next-token distributions); the model vtable gains logits and
+ *        backward_logits. */
 #define BALDRO_ABI_MAJOR 1
 #define BALDRO_ABI_MINOR 3
 

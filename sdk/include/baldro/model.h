@@ -101,10 +101,20 @@ typedef struct baldro_model_vtable {
     /* Appends ids[b] (host, [B]) to every row and returns the next logits [B, V].     */
     int (*gen_decode)(void *model, const int32_t *ids, const baldro_tensor **logits,
                       char *err, size_t err_cap);
+
+    /* ---- ABI 1.3: losses over whole distributions (KL to a reference) ---- */
+    /* The logits [B*T, V] of the last forward (backend memory, row b*T + t), valid until
+     * the next forward or backward.                                                    */
+    int (*logits)(void *model, const baldro_tensor **logits, char *err, size_t err_cap);
+    /* backward, with d loss / d logits [B*T, V] (backend memory; NULL = none) added to
+     * what dlogp gives.                                                                */
+    int (*backward_logits)(void *model, const float *dlogp, const baldro_tensor *dlogits,
+                           char *err, size_t err_cap);
 } baldro_model_vtable;
 
 #define BALDRO_MODEL_VTABLE_SIZE_1_0 ((uint32_t)offsetof(baldro_model_vtable, aliases))
 #define BALDRO_MODEL_VTABLE_SIZE_1_1 ((uint32_t)offsetof(baldro_model_vtable, describe))
+#define BALDRO_MODEL_VTABLE_SIZE_1_2 ((uint32_t)offsetof(baldro_model_vtable, logits))
 #define BALDRO_MODEL_CREATE_ARGS_SIZE_1_0 ((uint32_t)offsetof(baldro_model_create_args, backend))
 
 #ifdef __cplusplus

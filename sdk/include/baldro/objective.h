@@ -43,6 +43,11 @@ typedef enum baldro_grain {
                                             /* alt_logp (and alt_ref_logp with          */
                                             /* NEEDS_REF_LOGP), e.g. IdkDPO's "I don't  */
                                             /* know" answers                            */
+#define BALDRO_OBJ_NEEDS_LOGITS (1u << 5)   /* (1.3) a loss over whole next-token        */
+                                            /* distributions (KL to the reference): the */
+                                            /* host calls loss_rows with current and    */
+                                            /* reference logits instead of loss(); the  */
+                                            /* grain must be TOKEN (one loss a position)*/
 
 /* Input of one loss() call. Host-owned; grows only at the end. */
 typedef struct baldro_objective_batch {
@@ -72,6 +77,28 @@ typedef struct baldro_objective_output {
     float *dalt_logp; /* [B][T_alt] d loss[b] / d alt_logp[b][t]; NULL unless NEEDS_ALT */
 } baldro_objective_output;
 
+/* ---- ABI 1.3: input and output of loss_rows (BALDRO_OBJ_NEEDS_LOGITS) ----------------
+ * N positions, each with the current model's and the frozen reference model's logits of
+ * its next-token distribution. The host chooses the positions (mask) and reduces the
+ * per-position losses as a token mean; the objective returns d loss[n] / d logits[n][v].
+ * Positions with mask 0 are never read and their outputs stay exactly 0. */
+typedef struct baldro_objective_rows {
+    uint32_t struct_size;
+    int32_t N;                /* positions                                           */
+    int32_t V;                /* vocabulary size                                     */
+    const float *logits;      /* [N][V] current model                                */
+    const float *ref_logits;  /* [N][V] reference model (the model before training)  */
+    const int32_t *targets;   /* [N] the next token, or -1 where it is not an answer */
+                              /* token (prompt positions)                            */
+    const uint8_t *mask;      /* [N] 1 = the position carries loss                   */
+} baldro_objective_rows;
+
+typedef struct baldro_objective_rows_output {
+    uint32_t struct_size;
+    float *loss;    /* [N], zeroed by the host                                         */
+    float *dlogits; /* [N][V], zeroed by the host                                      */
+} baldro_objective_rows_output;
+
 typedef struct baldro_objective_vtable {
     uint32_t struct_size;     /* sizeof(baldro_objective_vtable) at build time (1.0+) */
     const char *name;         /* unique across all objects, [A-Za-z0-9_.-]           */
@@ -93,11 +120,18 @@ typedef struct baldro_objective_vtable {
 
     /* ---- ABI 1.1 ---- */
     const char *const *aliases; /* NULL-terminated other names ("NPO", "GradAscent")  */
+
+    /* ---- ABI 1.3 ---- */
+    /* Required with BALDRO_OBJ_NEEDS_LOGITS (loss may then be NULL); NULL otherwise.  */
+    int (*loss_rows)(void *state, const baldro_objective_rows *in,
+                     baldro_objective_rows_output *out, char *err, size_t err_cap);
 } baldro_objective_vtable;
 
 /* Size of the 1.0 layout: what a plugin built against SDK 1.0 reports. */
 #define BALDRO_OBJECTIVE_VTABLE_SIZE_1_0 \
     ((uint32_t)offsetof(baldro_objective_vtable, aliases))
+#define BALDRO_OBJECTIVE_VTABLE_SIZE_1_2 \
+    ((uint32_t)offsetof(baldro_objective_vtable, loss_rows))
 
 #ifdef __cplusplus
 }
