@@ -457,3 +457,63 @@ Test(train, kl_retain_holds_the_reference) {
     cr_log_info("retain mean log-prob drop: GA alone %.4f, GA + KL %.4f", drop[0], drop[1]);
     cr_assert_lt(drop[1], 0.5 * drop[0], "KL keeps the retain set (%g vs %g)", drop[1], drop[0]);
 }
+
+/* With one micro-batch per update the effective scope is the micro scope: the same
+ * losses, bit for bit, for sample- and token-grained objectives, in dv and group mode. */
+Test(train, effective_scope_of_one_micro_batch_is_micro) {
+    const char *objs[] = {"npo", "wga"};
+    const baldro_dro_mode modes[] = {BALDRO_DRO_DV, BALDRO_DRO_GROUP};
+    for (int o = 0; o < 2; o++)
+        for (int md = 0; md < 2; md++) {
+            GArray *l[2];
+            for (int sc = 0; sc < 2; sc++) {
+                run_setup s;
+                setup_run(&s, objs[o], modes[md]);
+                s.c.accum = 1;
+                s.c.batch = 4;
+                s.c.dro.scope = sc ? BALDRO_DRO_EFFECTIVE : BALDRO_DRO_MICRO;
+                baldro_model *m = open_model(&s.c, NULL);
+                with_reference(&s, m);
+                baldro_error err = {0};
+                baldro_train_result res;
+                cr_assert_eq(baldro_train(m, &s.c, NULL, &res, &err), BALDRO_OK, "%s", err.msg);
+                g_free(res.final_dir);
+                l[sc] = losses(s.dir);
+                baldro_model_close(m);
+                free_run(&s);
+            }
+            cr_assert_eq(l[0]->len, l[1]->len);
+            for (guint i = 0; i < l[0]->len; i++)
+                cr_assert_eq(g_array_index(l[0], double, i), g_array_index(l[1], double, i),
+                             "%s %s step %u: %.17g vs %.17g", objs[o], baldro_dro_mode_name(modes[md]),
+                             i + 1, g_array_index(l[0], double, i), g_array_index(l[1], double, i));
+            g_array_free(l[0], TRUE);
+            g_array_free(l[1], TRUE);
+        }
+}
+
+/* With two micro-batches per update the scopes really differ: DV weights over the whole
+ * update are not the two halves' weights. */
+Test(train, effective_scope_differs_across_micro_batches) {
+    GArray *l[2];
+    for (int sc = 0; sc < 2; sc++) {
+        run_setup s;
+        setup_run(&s, "wga", BALDRO_DRO_DV);
+        s.c.dro.tau = 0.05;
+        s.c.dro.scope = sc ? BALDRO_DRO_EFFECTIVE : BALDRO_DRO_MICRO;
+        baldro_model *m = open_model(&s.c, NULL);
+        baldro_error err = {0};
+        baldro_train_result res;
+        cr_assert_eq(baldro_train(m, &s.c, NULL, &res, &err), BALDRO_OK, "%s", err.msg);
+        g_free(res.final_dir);
+        l[sc] = losses(s.dir);
+        baldro_model_close(m);
+        free_run(&s);
+    }
+    int differ = 0;
+    for (guint i = 0; i < l[0]->len; i++)
+        differ |= g_array_index(l[0], double, i) != g_array_index(l[1], double, i);
+    cr_assert(differ, "micro and effective scopes gave the same losses");
+    g_array_free(l[0], TRUE);
+    g_array_free(l[1], TRUE);
+}
