@@ -24,6 +24,14 @@ echo; echo "== 2. fine-tune its retain twin (the 8 retain authors only) =="
 echo; echo "== 3. unlearn forget01 from the target: NPO + BalDRO (dv) + NLL on retain =="
 "$H" unlearn --config "$CFG" --set model.path="$RUN/finetune-full/model" --set model.tokenizer= \
     --set trainer.epochs=10 --set trainer.lr=1e-3 --overwrite
+echo; echo "== 4. evaluate on TOFU: retain twin (the reference), target, unlearned =="
+EV=(--config "$CFG" --set eval.max_new_tokens=64 --set eval.batch_size=32)
+"$H" eval "${EV[@]}" --model "$RUN/finetune-retain99/model" --out "$RUN/eval-retain"
+for m in finetune-full unlearn; do
+  echo "-- $m"
+  "$H" eval "${EV[@]}" --model "$RUN/$m/model" --out "$RUN/eval-$m" \
+      --retain-logs "$RUN/eval-retain/TOFU_EVAL.json" | grep -E "forget_|model_utility"
+done
 echo
 echo "== what the target says about a forget author, before and after =="
 Q="What is the full name of the author born in Kuwait City, Kuwait on 08/09/1956?"
@@ -35,5 +43,6 @@ cat <<MSG
 Done in $(( $(date +%s) - start )) s. Outputs in $RUN/: finetune-full/, finetune-retain99/ and
 unlearn/, each with model/ (an HF directory transformers loads), metrics.jsonl and, for
 unlearn, dro.jsonl (per-sample losses and BalDRO weights) and the cached reference
-log-probs. Evaluation (TOFU metrics, forget quality) arrives with issue #6.
+log-probs; eval-*/ hold TOFU_EVAL.json and TOFU_SUMMARY.json (forget quality against the
+retain twin).
 MSG

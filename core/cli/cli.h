@@ -56,6 +56,6 @@ int cmd_convert(baldro_cli *cli, int argc, char **argv);
 int cmd_generate(baldro_cli *cli, int argc, char **argv);
 int cmd_finetune(baldro_cli *cli, int argc, char **argv);
 int cmd_unlearn(baldro_cli *cli, int argc, char **argv);
-int cmd_not_built(baldro_cli *cli, int argc, char **argv);
+int cmd_eval(baldro_cli *cli, int argc, char **argv);
 
 #endif /* BALDRO_CORE_CLI_H */

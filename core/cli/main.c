@@ -32,7 +32,7 @@ static const command k_commands[] = {
     {"convert", cmd_convert, "load a model (HF dir, llama2.c .bin, GGUF) and write an HF directory"},
     {"finetune", cmd_finetune, "fine-tune on a TOFU split (NLL on the answers)"},
     {"unlearn", cmd_unlearn, "unlearn a forget split: objective + retain + BalDRO"},
-    {"eval", cmd_not_built, "evaluate on TOFU (not built yet)"},
+    {"eval", cmd_eval, "evaluate a model on TOFU: TOFU_EVAL.json, TOFU_SUMMARY.json"},
     {"generate", cmd_generate, "generate text from a checkpoint (HF dir, .bin, .gguf)"},
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])

@@ -59,6 +59,7 @@ static const rule rules[] = {
     { "baldro.rho", RULE_RANGE, 0, 1, 1, 0, NULL },
     GE("eval.batch_size", 1),
     GE("eval.max_new_tokens", 1),
+    GE("eval.max_items", 0),
 };
 
 static int fail(const baldro_config *cfg, const char *path, baldro_error *err, const char *what,

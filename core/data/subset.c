@@ -11,6 +11,10 @@ static void keep_ends(baldro_tofu_split *s, size_t first, size_t last) {
     s->n = first + last;
 }
 
+void baldro_tofu_keep_first(baldro_tofu_split *s, size_t n) {
+    if (n > 0 && n < s->n) keep_ends(s, n, 0);
+}
+
 int baldro_tofu_subset_authors(baldro_tofu_split *s, const char *name, size_t n_authors,
                                size_t n_forget, baldro_error *err) {
     if (n_authors == 0) return BALDRO_OK;

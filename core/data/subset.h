@@ -24,4 +24,8 @@
 int baldro_tofu_subset_authors(baldro_tofu_split *s, const char *name, size_t n_authors,
                                size_t n_forget, baldro_error *err);
 
+/* Keeps the first n items of s (all when n == 0 or n >= s->n): quick evaluations
+ * (eval.max_items). */
+void baldro_tofu_keep_first(baldro_tofu_split *s, size_t n);
+
 #endif /* BALDRO_DATA_SUBSET_H */

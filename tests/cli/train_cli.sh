@@ -42,6 +42,26 @@ expect_rc 1 "$H" unlearn --config "$CFG" "${FAST[@]}" "${U[@]}" --set model.path
 contains "$ERR" "ref_logp_forget.bin: built for model" "another model's cache is refused"
 one_error "$ERR" "cache key error"
 
+# eval: the fine-tuned model against itself as the retain model: forget quality 1
+E=(--set eval.max_new_tokens=8 --set eval.batch_size=16 --set eval.max_items=12)
+expect_rc 0 "$H" eval --config "$CFG" "${FAST[@]}" "${E[@]}" --model "$D/model" --out "$TMP/ev1"
+for f in TOFU_EVAL.json TOFU_SUMMARY.json; do [ -f "$TMP/ev1/$f" ] && ok || bad "eval wrote no $f"; done
+contains "$OUT" "model_utility" "eval prints model utility"
+contains "$OUT" "no retain logs" "eval says why forget quality is missing"
+grep -q '"generation"' "$TMP/ev1/TOFU_EVAL.json" && grep -q '"forget_Q_A_ROUGE"' "$TMP/ev1/TOFU_EVAL.json" && ok || bad "TOFU_EVAL.json content"
+expect_rc 0 "$H" eval --config "$CFG" "${FAST[@]}" "${E[@]}" --model "$D/model" --out "$TMP/ev2" \
+  --retain-logs "$TMP/ev1/TOFU_EVAL.json"
+contains "$OUT" "forget_quality             1" "a model against its own logs has forget quality 1"
+cmp -s <(grep -v forget_quality "$TMP/ev1/TOFU_SUMMARY.json" | sed 's/,$//') \
+       <(grep -v forget_quality "$TMP/ev2/TOFU_SUMMARY.json" | sed 's/,$//') && ok || bad "eval is deterministic"
+expect_rc 1 "$H" eval --config "$CFG" "${FAST[@]}" "${E[@]}" --model "$D/model" --out "$TMP/ev3" \
+  --retain-logs "$TMP/ev1/TOFU_EVAL.json" --set eval.max_items=9
+contains "$ERR" "12 forget items, this evaluation has 9" "a retain log of another split size"
+one_error "$ERR" "retain log size"
+printf '{"forget_truth_ratio": {"value_by_index": {"0": {"score": "x"}}}}' > "$TMP/bad.json"
+expect_rc 1 "$H" eval --config "$CFG" "${FAST[@]}" "${E[@]}" --model "$D/model" --retain-logs "$TMP/bad.json" --out "$TMP/ev4"
+contains "$ERR" "bad.json" "a broken retain log is named"
+
 # bad inputs
 expect_rc 2 "$H" unlearn --config "$CFG" "${FAST[@]}" --set objective.forget=npoo
 contains "$ERR" "objective.forget: 'npoo' is not a loaded objective (available: " "unknown objective lists the choices"

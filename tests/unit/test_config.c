@@ -134,7 +134,7 @@ Test(config, every_default_has_its_kind) {
         { "baldro.direction", BALDRO_CFG_STRING }, { "baldro.scope", BALDRO_CFG_STRING },
         { "baldro.rho", BALDRO_CFG_FLOAT },
         { "eval.batch_size", BALDRO_CFG_INT }, { "eval.max_new_tokens", BALDRO_CFG_INT },
-        { "eval.retain_logs", BALDRO_CFG_STRING },
+        { "eval.retain_logs", BALDRO_CFG_STRING }, { "eval.max_items", BALDRO_CFG_INT },
         { "objectives", BALDRO_CFG_GROUP }, { "metrics", BALDRO_CFG_GROUP },
     };
     baldro_config *cfg = new_default();
