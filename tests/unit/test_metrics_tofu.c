@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <string.h>
 
 #include "ks.h"
 #include "plugin/loader.h"
@@ -274,5 +275,49 @@ Test(metrics_tofu, plugin_reproduces_the_quoted_figures, .timeout = 120) {
     g_object_unref(p);
     g_free(forget_R[0]);
     g_free(forget_R[1]);
+    baldro_loader_free(ld);
+}
+
+/* Bad inputs are reported with the split and the item, never averaged in. */
+Test(metrics_tofu, plugin_reports_bad_items) {
+    baldro_loader *ld = baldro_loader_new();
+    baldro_loader_load_dir(ld, BALDRO_BUILT_PLUGIN_DIR);
+    const baldro_registry *reg = baldro_loader_registry(ld);
+    const double alt_nll[2] = {4.0, 6.0};
+    const int32_t alt_tok[2] = {2, 2};
+    baldro_eval_item it[2] = {
+        {.struct_size = sizeof it[0], .question = "q", .ground_truth = "the answer",
+         .generation = "the answer", .nll = 2.0, .n_tokens = 2, .para_nll = 2.0, .para_tokens = 2,
+         .n_alt = 2, .alt_nll = alt_nll, .alt_tokens = alt_tok},
+        {.struct_size = sizeof it[0], .question = "q", .ground_truth = "x", .generation = NULL,
+         .nll = NAN, .n_tokens = 0, .para_nll = NAN, .para_tokens = 0, .n_alt = 0}};
+    const baldro_eval_item *ptr[2] = {&it[0], &it[1]};
+    double scores[2];
+    struct { const char *metric, *want; } cases[] = {
+        {"probability", "retain_perturbed item 1: answer loss is not finite"},
+        {"truth_ratio", "retain_perturbed item 1: missing or non-finite"},
+        {"rouge", "retain_perturbed item 1: no generation to score"},
+        {"forget_quality", "needs the retain model's truth ratios"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const baldro_object *o = baldro_registry_find(reg, BALDRO_KIND_METRIC, cases[c].metric);
+        cr_assert_not_null(o);
+        baldro_metric_input in = {.struct_size = sizeof in, .split = "retain_perturbed",
+                                  .n_items = 2, .items = ptr};
+        baldro_metric_output out = {.struct_size = sizeof out, .item_scores = scores};
+        char err[256] = "";
+        cr_assert_neq(o->vt.metric.compute(NULL, &in, &out, err, sizeof err), BALDRO_OK, "%s",
+                      cases[c].metric);
+        cr_assert(strstr(err, cases[c].want), "%s: %s", cases[c].metric, err);
+    }
+    /* the good item alone: probability exp(-1), R = exp(1 - 2.5) */
+    baldro_metric_input one = {.struct_size = sizeof one, .split = "retain_perturbed",
+                               .n_items = 1, .items = ptr};
+    baldro_metric_output out = {.struct_size = sizeof out, .item_scores = scores};
+    char err[256] = "";
+    const baldro_object *tr = baldro_registry_find(reg, BALDRO_KIND_METRIC, "truth_ratio");
+    cr_assert_eq(tr->vt.metric.compute(NULL, &one, &out, err, sizeof err), BALDRO_OK, "%s", err);
+    cr_assert_lt(REL(scores[0], exp(-1.5)), 1e-15);
+    cr_assert_lt(REL(out.value, 1.0 - exp(-1.5)), 1e-15);
     baldro_loader_free(ld);
 }
