@@ -24,6 +24,7 @@
 #include "data/tofu.h"
 #include "engine/model_hf.h"
 #include "eval/evaluator.h"
+#include "eval/legacy_logs.h"
 #include "io/json_strict.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -160,16 +161,16 @@ static int split_run(ev_split *e, baldro_model *m, const baldro_gen_request *rq,
 }
 
 /* Runs `metric` on a split; per-item scores into scores[n]. */
-static int metric(const baldro_registry *reg, const char *name, const ev_split *e,
-                  const double *ref, size_t n_ref, double *scores, double *value,
-                  baldro_error *err) {
+static int metric(const baldro_registry *reg, const char *name, const char *split, size_t n,
+                  const baldro_eval_item *const *items, const double *ref, size_t n_ref,
+                  double *scores, double *value, baldro_error *err) {
     const baldro_object *o = baldro_registry_find(reg, BALDRO_KIND_METRIC, name);
     if (!o)
         return baldro_error_set(err, BALDRO_ENOTFOUND, "metric '%s' is not loaded (the "
                                 "metrics_tofu plugin)", name);
-    baldro_metric_input in = {.struct_size = sizeof in, .split = e->name, .n_items = e->s->n,
-                              .items = e->ptr, .reference = ref, .n_reference = n_ref};
-    for (size_t i = 0; i < e->s->n; i++) scores[i] = NAN;
+    baldro_metric_input in = {.struct_size = sizeof in, .split = split, .n_items = n,
+                              .items = items, .reference = ref, .n_reference = n_ref};
+    for (size_t i = 0; i < n; i++) scores[i] = NAN;
     baldro_metric_output out = {.struct_size = sizeof out, .item_scores = scores, .value = NAN};
     char perr[512] = "";
     void *st = NULL;
@@ -273,10 +274,124 @@ static int write_json(JsonBuilder *b, const char *path, baldro_error *err) {
     return rc;
 }
 
+/* `eval --aggregate LOG`: the metrics of a per-item log, without a model. Today the
+ * original TOFU code's eval_log_aggregated.json; the reference for forget quality is
+ * another such log or our TOFU_EVAL.json. */
+static int aggregate(baldro_cli *cli, const char *log, const char *retain_logs,
+                     const char *out_dir) {
+    baldro_legacy_log L = {0}, R = {0};
+    baldro_error err = {0};
+    double *ref = NULL, *sc = NULL;
+    size_t n_ref = 0;
+    int rc = BALDRO_EXIT_FAILED;
+    JsonBuilder *sb = NULL;
+    char *text = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(log, &text, &len, NULL)) {
+        cli_error("eval: %s: cannot read", log);
+        goto out;
+    }
+    int legacy = baldro_legacy_log_detect(text, len);
+    g_free(text);
+    text = NULL;
+    if (!legacy) {
+        cli_error("eval: %s: --aggregate reads the original TOFU code's eval_log_aggregated.json "
+                  "(TOFU_EVAL.json re-aggregation is not built yet)", log);
+        rc = BALDRO_EXIT_USAGE;
+        goto out;
+    }
+    if (baldro_legacy_log_load(log, &L, &err)) {
+        cli_error("eval: %s", err.msg);
+        goto out;
+    }
+    const baldro_registry *reg = baldro_loader_registry(cli_load_plugins(cli, 0));
+    size_t nmax = 0;
+    for (int k = 0; k < 4; k++) nmax = MAX(nmax, L.s[k].n);
+    if (retain_logs) {
+        if (g_file_get_contents(retain_logs, &text, &len, NULL) &&
+            baldro_legacy_log_detect(text, len)) {
+            if (baldro_legacy_log_load(retain_logs, &R, &err)) {
+                cli_error("eval: %s", err.msg);
+                goto out;
+            }
+            double dummy;
+            n_ref = R.s[0].n;
+            ref = g_new(double, n_ref);
+            if (metric(reg, "truth_ratio", R.s[0].split, R.s[0].n, R.s[0].ptr, NULL, 0, ref,
+                       &dummy, &err)) {
+                cli_error("eval: %s: %s", retain_logs, err.msg);
+                goto out;
+            }
+        } else if (read_retain_logs(retain_logs, L.s[0].n, &ref, &n_ref, &err)) {
+            cli_error("eval: %s", err.msg);
+            goto out;
+        }
+    }
+    static const char *const names[4][3] = {
+        {"forget_Q_A_Prob", "forget_Q_A_ROUGE", "forget_truth_ratio"},
+        {"retain_Q_A_Prob", "retain_Q_A_ROUGE", "retain_Truth_Ratio"},
+        {"ra_Q_A_Prob_normalised", "ra_Q_A_ROUGE", "ra_Truth_Ratio"},
+        {"wf_Q_A_Prob_normalised", "wf_Q_A_ROUGE", "wf_Truth_Ratio"}};
+    static const char *const mn[3] = {"probability", "rouge", "truth_ratio"};
+    sb = json_builder_new();
+    json_builder_begin_object(sb);
+    sc = g_new(double, nmax);
+    double nine[9], v, fq = NAN;
+    printf("%-26s %s\n", "metric", "value");
+    for (int k = 0; k < 4; k++)
+        for (int q = 0; q < 3; q++) {
+            if (metric(reg, mn[q], L.s[k].split, L.s[k].n, L.s[k].ptr, NULL, 0, sc, &v, &err)) {
+                cli_error("eval: %s: %s", log, err.msg);
+                goto out;
+            }
+            if (k > 0) nine[3 * (k - 1) + q] = v;
+            json_builder_set_member_name(sb, names[k][q]);
+            json_builder_add_double_value(sb, v);
+            printf("%-26s %.10g\n", names[k][q], v);
+        }
+    double mu = hmean(nine, 9);
+    json_builder_set_member_name(sb, "model_utility");
+    json_builder_add_double_value(sb, mu);
+    printf("%-26s %.10g\n", "model_utility", mu);
+    if (ref) {
+        if (metric(reg, "forget_quality", L.s[0].split, L.s[0].n, L.s[0].ptr, ref, n_ref, sc, &fq,
+                   &err)) {
+            cli_error("eval: %s", err.msg);
+            goto out;
+        }
+        json_builder_set_member_name(sb, "forget_quality");
+        json_builder_add_double_value(sb, fq);
+        printf("%-26s %.10g\n", "forget_quality", fq);
+    }
+    json_builder_end_object(sb);
+    if (out_dir) {
+        char *ps = g_build_filename(out_dir, "TOFU_SUMMARY.json", NULL);
+        int wrc = baldro_mkdir_p(out_dir, &err);
+        if (!wrc) wrc = write_json(sb, ps, &err);
+        g_free(ps);
+        if (wrc) {
+            cli_error("eval: %s", err.msg);
+            goto out;
+        }
+    }
+    rc = BALDRO_EXIT_OK;
+out:
+    if (sb) g_object_unref(sb);
+    g_free(sc);
+    g_free(ref);
+    g_free(text);
+    baldro_legacy_log_clear(&L);
+    baldro_legacy_log_clear(&R);
+    return rc;
+}
+
 int cmd_eval(baldro_cli *cli, int argc, char **argv) {
     baldro_cli_config_opts opts = {0};
-    char *model = NULL, *out = NULL, *retain_logs = NULL;
+    char *model = NULL, *out = NULL, *retain_logs = NULL, *agg = NULL;
     GOptionEntry entries[] = {
+        {"aggregate", 0, 0, G_OPTION_ARG_FILENAME, &agg,
+         "Recompute the metrics from a per-item log alone (the TOFU code's "
+         "eval_log_aggregated.json), no model", "LOG"},
         {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
          "HF model directory (default model.path)", "DIR"},
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
@@ -302,6 +417,10 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
     baldro_error err = {0};
     JsonBuilder *eb = NULL, *sb = NULL;
     if (!ok) goto done;
+    if (agg) {
+        rc = aggregate(cli, agg, retain_logs, out);
+        goto done;
+    }
     cfg = cli_resolve_config(cli, &opts);
     if (!cfg) goto done;
     const char *s;
@@ -425,7 +544,7 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
         const char *names[3] = {prob_names[k], rouge_names[k], tr_names[k]};
         const char *keys[3] = {"prob", "rougeL_recall", "score"};
         for (int q = 0; q < 3; q++) {
-            if (metric(reg, mn[q], &sp[k], NULL, 0, sc, &v[q], &err)) {
+            if (metric(reg, mn[q], sp[k].name, n, sp[k].ptr, NULL, 0, sc, &v[q], &err)) {
                 g_free(sc);
                 cli_error("eval: %s", err.msg);
                 goto done;
@@ -436,7 +555,8 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
             printf("%-26s %.6g\n", names[q], v[q]);
             if (k > 0) nine[3 * (k - 1) + q] = v[q];
         }
-        if (k == 0 && ref && metric(reg, "forget_quality", &sp[0], ref, n_ref, sc, &fq, &err)) {
+        if (k == 0 && ref &&
+            metric(reg, "forget_quality", sp[0].name, n, sp[0].ptr, ref, n_ref, sc, &fq, &err)) {
             g_free(sc);
             cli_error("eval: %s", err.msg);
             goto done;
@@ -485,6 +605,7 @@ done:
     g_free(model);
     g_free(out);
     g_free(retain_logs);
+    g_free(agg);
     baldro_config_free(cfg);
     cli_config_opts_clear(&opts);
     return rc;
