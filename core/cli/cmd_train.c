@@ -224,24 +224,6 @@ static int reference(train_job *j, const char *run_dir, uint64_t hash, int resum
     return rc;
 }
 
-/* The reference model hash recorded in a checkpoint (resume). */
-static int checkpoint_ref_hash(const char *dir, uint64_t *out, baldro_error *err) {
-    char *path = g_build_filename(dir, "trainer_state.json", NULL);
-    char *text = NULL;
-    int rc = BALDRO_OK;
-    if (!g_file_get_contents(path, &text, NULL, NULL)) {
-        rc = baldro_error_set(err, BALDRO_ENOTFOUND, "%s: missing: not a complete baldro "
-                              "checkpoint", path);
-    } else {
-        const char *p = strstr(text, "\"ref_model_hash\": \"");
-        if (!p) rc = baldro_error_set(err, BALDRO_EINVAL, "%s: ref_model_hash: missing", path);
-        else *out = g_ascii_strtoull(p + 19, NULL, 16);
-    }
-    g_free(text);
-    g_free(path);
-    return rc;
-}
-
 static void report_probability(train_job *j, const char *what, const char *split,
                                const baldro_tok_dataset *ds, int32_t B, const char *after_what) {
     baldro_batch b = {0};
@@ -450,7 +432,7 @@ static int cmd_train(baldro_cli *cli, int argc, char **argv, int unlearn) {
     uint64_t hash = 0;
     if (unlearn) {
         if (baldro_mkdir_p(run_dir, &err) ||
-            (resume ? checkpoint_ref_hash(resume, &hash, &err) : baldro_model_hash(j.m, &hash, &err)) ||
+            (resume ? baldro_train_checkpoint_ref_hash(resume, &hash, &err) : baldro_model_hash(j.m, &hash, &err)) ||
             reference(&j, run_dir, hash, resume != NULL, &err)) {
             cli_error("%s: %s", what, err.msg);
             goto done;
@@ -464,8 +446,7 @@ static int cmd_train(baldro_cli *cli, int argc, char **argv, int unlearn) {
     }
     j.every = 1;
     if (!j.tty) {
-        int64_t total = (int64_t)((j.d_main->n + (size_t)tc.batch - 1) / (size_t)tc.batch);
-        total = (total + tc.accum - 1) / tc.accum * tc.epochs;
+        int64_t total = baldro_train_total_steps(&tc, NULL);
         j.every = total > 100 ? (total + 99) / 100 : 1;
     }
     if (baldro_train(j.m, &tc, resume, &res, &err)) {

@@ -72,6 +72,13 @@ static int32_t longest_row(const baldro_tok_dataset *ds) {
     return ds ? (int32_t)ds->longest - 1 : 0;
 }
 
+int64_t baldro_train_total_steps(const baldro_train_config *c, size_t *updates_per_epoch) {
+    size_t micro = (c->main->n + (size_t)c->batch - 1) / (size_t)c->batch;
+    size_t upe = (micro + (size_t)c->accum - 1) / (size_t)c->accum;
+    if (updates_per_epoch) *updates_per_epoch = upe;
+    return (int64_t)upe * c->epochs;
+}
+
 void baldro_train_limits(const baldro_train_config *c, int32_t *max_rows, int32_t *max_seq) {
     int32_t t = longest_row(c->main);
     if (longest_row(c->alt) > t) t = longest_row(c->alt);
@@ -114,8 +121,7 @@ static int trainer_init(trainer *t, baldro_model *m, const baldro_train_config *
     t->G = c->accum;
     t->n = c->main->n;
     t->n_micro = (t->n + (size_t)t->B - 1) / (size_t)t->B;
-    t->upe = (t->n_micro + (size_t)t->G - 1) / (size_t)t->G;
-    t->total = (int64_t)t->upe * c->epochs;
+    t->total = baldro_train_total_steps(c, &t->upe);
     t->warmup = (int64_t)floor(c->warmup_epochs * (double)t->upe + 1e-9);
     t->grain = c->forget_obj->vt.objective.grain;
     t->perm_epoch = -1;
@@ -630,6 +636,32 @@ static int read_state(trainer *t, const char *dir, int64_t *step, baldro_error *
     json_node_unref(root);
     g_free(path);
     *step = s;
+    return rc;
+}
+
+int baldro_train_checkpoint_ref_hash(const char *dir, uint64_t *hash, baldro_error *err) {
+    char *path = g_build_filename(dir, "trainer_state.json", NULL);
+    char *text = NULL;
+    gsize len = 0;
+    int rc = BALDRO_OK;
+    if (!g_file_get_contents(path, &text, &len, NULL)) {
+        rc = baldro_error_set(err, BALDRO_ENOTFOUND,
+                              "%s: missing: not a complete baldro checkpoint", path);
+        g_free(path);
+        return rc;
+    }
+    JsonNode *root = baldro_json_parse(text, len, path, "JSON", err);
+    g_free(text);
+    const char *h = NULL;
+    if (root && JSON_NODE_HOLDS_OBJECT(root) &&
+        json_object_has_member(json_node_get_object(root), "ref_model_hash"))
+        h = json_object_get_string_member(json_node_get_object(root), "ref_model_hash");
+    char *end = NULL;
+    if (!root) rc = err ? err->code : BALDRO_EINVAL;
+    else if (!h || !*h || (*hash = g_ascii_strtoull(h, &end, 16), *end != '\0'))
+        rc = baldro_error_set(err, BALDRO_EINVAL, "%s: ref_model_hash: missing or not hex", path);
+    if (root) json_node_unref(root);
+    g_free(path);
     return rc;
 }
 

@@ -108,6 +108,9 @@ typedef struct baldro_train_result {
     char *final_dir;    /* run_dir/model (g_free)                              */
 } baldro_train_result;
 
+/* Updates the run plans (the counting rule above); *updates_per_epoch may be NULL. */
+int64_t baldro_train_total_steps(const baldro_train_config *c, size_t *updates_per_epoch);
+
 /* Model rows and positions the model must be created for (its limits). */
 void baldro_train_limits(const baldro_train_config *c, int32_t *max_rows, int32_t *max_seq);
 
@@ -115,6 +118,10 @@ void baldro_train_limits(const baldro_train_config *c, int32_t *max_rows, int32_
  * the model must already hold that checkpoint's weights). */
 int baldro_train(baldro_model *m, const baldro_train_config *c, const char *resume_dir,
                  baldro_train_result *res, baldro_error *err);
+
+/* The reference model hash a checkpoint's trainer_state.json records (a resumed run
+ * checks its cached reference log-probs against it). */
+int baldro_train_checkpoint_ref_hash(const char *dir, uint64_t *hash, baldro_error *err);
 
 /* A parameter of an object by name from resolved values, or `dflt` when not declared. */
 double baldro_param_lookup(const baldro_object *o, const baldro_param_value *vals,
