@@ -1,14 +1,16 @@
-/* core/cli/cmd_eval.c: `baldro-host eval --model DIR`: TOFU's evaluation of one model.
+/* core/cli/cmd_eval.c: `baldro-host eval --model DIR`: TOFU's evaluation of one model, and
+ * `eval --aggregate LOG`: the same figures recomputed from a per-item log, no model.
  *
- * Four splits, as open-unlearning's TOFU evaluation: <forget_split>_perturbed,
- * retain_perturbed, real_authors_perturbed and world_facts_perturbed. Per split the
- * evaluator scores the answer, the paraphrased answer (where the split has one) and every
- * perturbed answer, and generates greedy answers (core/eval/evaluator.h); the metric
- * plugins (probability, rouge, truth_ratio, forget_quality) turn those into per-item
- * scores and values. Model utility is the harmonic mean of the nine retain / real
- * authors / world facts values; forget quality needs a retain model's TOFU_EVAL.json
- * (--retain-logs or eval.retain_logs) and is left out, with a note, without one.
- * Writes TOFU_EVAL.json (per item: score, input, ground truth, generation) and
+ * Five splits, as open-unlearning's TOFU evaluation: <forget_split>_perturbed,
+ * retain_perturbed, real_authors_perturbed, world_facts_perturbed, and the held-out
+ * split the membership-inference attack compares the forget split with (holdoutNN).
+ * The suite (core/eval/tofu_suite.h) says what is reported; its metrics declare what
+ * they need, and this command runs just those passes, once per split: answer scores
+ * (the answer, the paraphrase, every perturbed answer; token level where a metric reads
+ * single tokens), greedy generations, classifier probabilities of the generations.
+ * Forget quality and privleak compare with a retain model's TOFU_EVAL.json
+ * (--retain-logs or eval.retain_logs). Writes TOFU_EVAL.json (per item: score, input,
+ * ground truth, generation, plus open-unlearning's pre-computed entries) and
  * TOFU_SUMMARY.json with open-unlearning's metric names, atomically. */
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -22,34 +24,27 @@
 #include "data/chat_template.h"
 #include "data/subset.h"
 #include "data/tofu.h"
+#include "engine/classifier.h"
 #include "engine/model_hf.h"
+#include "eval/eval_log.h"
 #include "eval/evaluator.h"
 #include "eval/legacy_logs.h"
+#include "eval/tofu_suite.h"
 #include "io/json_strict.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
-/* Model utility: the harmonic mean of the nine values, 0 if one is 0 (scipy's hmean);
- * NAN if one is negative or not finite (reported, never averaged in). */
-static double hmean(const double *v, size_t n) {
-    double s = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(v[i]) || v[i] < 0) return NAN;
-        if (v[i] == 0) return 0.0;
-        s += 1.0 / v[i];
-    }
-    return (double)n / s;
-}
-
 /* One evaluated split: its data, the passes and the items handed to the metrics. */
 typedef struct ev_split {
-    const char *key;         /* "forget", "retain", "ra", "wf"                         */
     char *name;              /* file name without .json                                */
+    uint32_t needs;          /* BALDRO_METRIC_NEEDS_* of its metrics                   */
     baldro_tofu_split *s;
     baldro_tok_dataset *d_gt, *d_para, **d_pert;
     size_t n_pert;
     baldro_item_scores gt, para, *pert;
     char **gen;
+    double *probs;           /* [n * n_classes] classifier probabilities of gen        */
+    int32_t n_classes;
     baldro_eval_item *items;
     const baldro_eval_item **ptr;
     double *alt_nll;
@@ -74,6 +69,7 @@ static void split_free(ev_split *e) {
     baldro_item_scores_clear(&e->gt);
     baldro_item_scores_clear(&e->para);
     g_strfreev(e->gen);
+    g_free(e->probs);
     g_free(e->items);
     g_free(e->ptr);
     g_free(e->alt_nll);
@@ -82,12 +78,13 @@ static void split_free(ev_split *e) {
     g_free(e->name);
 }
 
-/* Datasets of every answer variant of a split. */
-static int split_data(ev_split *e, const baldro_tokenizer *tok, int kind, size_t max_len,
-                      baldro_error *err) {
+/* Datasets of every answer variant of a split (the held-out split: its answers only). */
+static int split_data(ev_split *e, int variants, const baldro_tokenizer *tok, int kind,
+                      size_t max_len, baldro_error *err) {
     const size_t n = e->s->n;
-    const char **q = g_new(const char *, n), **a = g_new(const char *, n);
     int rc = baldro_tok_dataset_build(tok, kind, e->s, max_len, &e->d_gt, err);
+    if (rc || !variants) return rc;
+    const char **q = g_new(const char *, n), **a = g_new(const char *, n);
     for (size_t i = 0; i < n; i++) q[i] = e->s->items[i].question;
     if (!rc && (e->s->fields & BALDRO_TOFU_HAS_PARA_ANSWER)) {
         for (size_t i = 0; i < n; i++) a[i] = e->s->items[i].paraphrased_answer;
@@ -124,26 +121,44 @@ static size_t split_longest(const ev_split *e) {
     return l;
 }
 
+/* The passes the split's metrics need, once each. */
 static int split_run(ev_split *e, baldro_model *m, const baldro_gen_request *rq, int32_t B,
                      baldro_error *err) {
-    int rc = baldro_eval_score(m, e->d_gt, B, &e->gt, err);
+    int rc = (e->needs & BALDRO_METRIC_NEEDS_TOKENS)
+                 ? baldro_eval_score_tokens(m, e->d_gt, B, &e->gt, err)
+                 : baldro_eval_score(m, e->d_gt, B, &e->gt, err);
     if (!rc && e->d_para) rc = baldro_eval_score(m, e->d_para, B, &e->para, err);
-    e->pert = g_new0(baldro_item_scores, e->n_pert);
+    e->pert = g_new0(baldro_item_scores, e->n_pert ? e->n_pert : 1);
     for (size_t j = 0; !rc && j < e->n_pert; j++)
         rc = baldro_eval_score(m, e->d_pert[j], B, &e->pert[j], err);
-    if (!rc) rc = baldro_eval_generate(m, rq, e->s, &e->gen, err);
-    if (rc) return rc;
+    if (!rc && (e->needs & BALDRO_METRIC_NEEDS_GENERATIONS))
+        rc = baldro_eval_generate(m, rq, e->s, &e->gen, err);
+    return rc;
+}
+
+/* Classifier probabilities of the split's generations (the gibberish detector). */
+static int split_classify(ev_split *e, baldro_classifier *c, int32_t max_length, int32_t batch,
+                          baldro_error *err) {
+    const size_t n = e->s->n;
+    e->n_classes = baldro_classifier_n_classes(c);
+    e->probs = g_new(double, n * (size_t)e->n_classes + 1);
+    return baldro_classifier_probs(c, (const char *const *)e->gen, n, max_length, batch,
+                                   e->probs, err);
+}
+
+/* The items the metrics read, over whatever passes ran. */
+static void split_items(ev_split *e) {
     const size_t n = e->s->n;
     e->items = g_new0(baldro_eval_item, n);
     e->ptr = g_new(const baldro_eval_item *, n);
-    e->alt_nll = g_new(double, n * e->n_pert);
-    e->alt_tok = g_new(int32_t, n * e->n_pert);
+    e->alt_nll = g_new(double, n * e->n_pert + 1);
+    e->alt_tok = g_new(int32_t, n * e->n_pert + 1);
     for (size_t i = 0; i < n; i++) {
         baldro_eval_item *it = &e->items[i];
         it->struct_size = sizeof *it;
         it->question = e->s->items[i].question;
         it->ground_truth = e->s->items[i].answer;
-        it->generation = e->gen[i];
+        it->generation = e->gen ? e->gen[i] : NULL;
         it->nll = e->gt.nll[i];
         it->n_tokens = e->gt.n_tokens[i];
         it->para_nll = e->d_para ? e->para.nll[i] : NAN;
@@ -155,108 +170,76 @@ static int split_run(ev_split *e, baldro_model *m, const baldro_gen_request *rq,
         }
         it->alt_nll = e->alt_nll + i * e->n_pert;
         it->alt_tokens = e->alt_tok + i * e->n_pert;
+        if (e->gt.tok_logp) {
+            it->tok_logp = e->gt.tok_logp + e->gt.tok_off[i];
+            it->tok_top1 = e->gt.tok_top1 + e->gt.tok_off[i];
+        }
+        if (e->probs) {
+            it->n_classes = e->n_classes;
+            it->class_probs = e->probs + i * (size_t)e->n_classes;
+        }
         e->ptr[i] = it;
     }
-    return BALDRO_OK;
 }
 
-/* Runs `metric` on a split; per-item scores into scores[n]. */
-static int metric(const baldro_registry *reg, const char *name, const char *split, size_t n,
-                  const baldro_eval_item *const *items, const double *ref, size_t n_ref,
-                  double *scores, double *value, baldro_error *err) {
-    const baldro_object *o = baldro_registry_find(reg, BALDRO_KIND_METRIC, name);
-    if (!o)
-        return baldro_error_set(err, BALDRO_ENOTFOUND, "metric '%s' is not loaded (the "
-                                "metrics_tofu plugin)", name);
-    baldro_metric_input in = {.struct_size = sizeof in, .split = split, .n_items = n,
-                              .items = items, .reference = ref, .n_reference = n_ref};
-    for (size_t i = 0; i < n; i++) scores[i] = NAN;
-    baldro_metric_output out = {.struct_size = sizeof out, .item_scores = scores, .value = NAN};
-    char perr[512] = "";
-    void *st = NULL;
-    if (o->vt.metric.create && o->vt.metric.create(&st, NULL, perr, sizeof perr))
-        return baldro_error_set(err, BALDRO_EPLUGIN, "metric %s: %s", name, perr);
-    int rc = o->vt.metric.compute(st, &in, &out, perr, sizeof perr);
-    if (o->vt.metric.destroy) o->vt.metric.destroy(st);
-    if (rc) return baldro_error_set(err, BALDRO_EINVAL, "metric %s: %s", name, perr);
-    *value = out.value;
-    return BALDRO_OK;
+/* Empty generations are legitimate model output (ROUGE scores them 0), but a run full of
+ * them usually means a template or end-token mistake: say how many. */
+static void note_empty(const ev_split *e) {
+    if (!e->gen) return;
+    size_t k = 0;
+    for (size_t i = 0; i < e->s->n; i++) k += e->gen[i][0] == '\0';
+    if (k)
+        LOG_WARN("eval: %s: %zu of %zu generations are empty (scored as such: ROUGE 0, "
+                 "degeneration 1)", e->name, k, e->s->n);
 }
 
-/* {"agg_value": v, "value_by_index": {"i": {<key>: s, "input", "ground_truth", "generation"}}} */
-static void add_metric(JsonBuilder *b, const char *name, double v, const ev_split *e,
-                       const double *scores, const char *key) {
-    json_builder_set_member_name(b, name);
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "agg_value");
-    json_builder_add_double_value(b, v);
-    if (scores) {
-        json_builder_set_member_name(b, "value_by_index");
-        json_builder_begin_object(b);
-        for (size_t i = 0; i < e->s->n; i++) {
-            char idx[24];
-            g_snprintf(idx, sizeof idx, "%zu", i);
-            json_builder_set_member_name(b, idx);
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, key);
-            json_builder_add_double_value(b, scores[i]);
-            json_builder_set_member_name(b, "input");
-            json_builder_add_string_value(b, e->s->items[i].question);
-            json_builder_set_member_name(b, "ground_truth");
-            json_builder_add_string_value(b, e->s->items[i].answer);
-            json_builder_set_member_name(b, "generation");
-            json_builder_add_string_value(b, e->gen[i]);
-            json_builder_end_object(b);
-        }
-        json_builder_end_object(b);
-    }
-    json_builder_end_object(b);
-}
-
-/* The retain model's per-item forget truth ratios from a TOFU_EVAL.json (ours, or
- * open-unlearning's: forget_truth_ratio.value_by_index[i].score). */
-static int read_retain_logs(const char *path, size_t want_n, double **out, size_t *n,
-                            baldro_error *err) {
+/* The retain model's log as the reference of forget quality (its forget truth ratios)
+ * and privleak (its min-k% AUC): our TOFU_EVAL.json, open-unlearning's, or the original
+ * TOFU code's eval_log_aggregated.json, told apart by content. */
+static int read_reference(const baldro_registry *reg, const char *path, size_t want_n,
+                          double **tr, size_t *n_tr, double *auc, baldro_error *err) {
+    *tr = NULL;
+    *n_tr = 0;
+    *auc = NAN;
     char *text = NULL;
     gsize len = 0;
     if (!g_file_get_contents(path, &text, &len, NULL))
         return baldro_error_set(err, BALDRO_EIO, "%s: cannot read (eval.retain_logs)", path);
-    JsonNode *root = baldro_json_parse(text, len, path, "JSON", err);
+    int legacy = baldro_legacy_log_detect(text, len), rc;
     g_free(text);
-    if (!root) return err->code;
-    int rc = BALDRO_OK;
-    JsonObject *o = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    JsonNode *tr = o ? json_object_get_member(o, "forget_truth_ratio") : NULL;
-    JsonObject *vbi = NULL;
-    if (tr && JSON_NODE_HOLDS_OBJECT(tr)) {
-        JsonNode *v = json_object_get_member(json_node_get_object(tr), "value_by_index");
-        if (v && JSON_NODE_HOLDS_OBJECT(v)) vbi = json_node_get_object(v);
-    }
-    if (!vbi) {
-        rc = baldro_error_set(err, BALDRO_EINVAL, "%s: forget_truth_ratio.value_by_index: "
-                              "missing", path);
-    } else if (json_object_get_size(vbi) != want_n) {
-        rc = baldro_error_set(err, BALDRO_EINVAL, "%s: %u forget items, this evaluation has %zu "
-                              "(a retain log of another split?)", path,
-                              json_object_get_size(vbi), want_n);
-    } else {
-        *out = g_new(double, want_n);
-        *n = want_n;
-        for (size_t i = 0; i < want_n && !rc; i++) {
-            char idx[24];
-            g_snprintf(idx, sizeof idx, "%zu", i);
-            JsonNode *it = json_object_get_member(vbi, idx);
-            JsonNode *s = it && JSON_NODE_HOLDS_OBJECT(it)
-                              ? json_object_get_member(json_node_get_object(it), "score")
-                              : NULL;
-            if (!s || !JSON_NODE_HOLDS_VALUE(s) || !isfinite(json_node_get_double(s)))
-                rc = baldro_error_set(err, BALDRO_EINVAL, "%s: forget_truth_ratio.value_by_index."
-                                      "%s.score: missing or not a finite number", path, idx);
-            else (*out)[i] = json_node_get_double(s);
+    if (legacy) {
+        /* the raw truth ratios, through the same metric as a live evaluation */
+        baldro_legacy_log L = {0};
+        rc = baldro_legacy_log_load(path, &L, err);
+        if (!rc) {
+            baldro_suite_split s = {L.s[0].split, L.s[0].n, L.s[0].ptr};
+            double v;
+            *tr = g_new(double, s.n + 1);
+            *n_tr = s.n;
+            rc = baldro_suite_metric(reg, NULL, "truth_ratio", &s, *tr, &v, err);
         }
-        if (rc) g_free(*out), *out = NULL;
+        baldro_legacy_log_clear(&L);
+    } else {
+        baldro_eval_log R = {0};
+        rc = baldro_eval_log_load_reference(path, &R, err);
+        if (!rc && !R.forget_tr)
+            rc = baldro_error_set(err, BALDRO_EINVAL, "%s: forget_truth_ratio.value_by_index: "
+                                  "missing", path);
+        if (!rc) {
+            *tr = R.forget_tr, *n_tr = R.n_forget_tr;
+            R.forget_tr = NULL;
+            *auc = R.mia_auc;
+        }
+        baldro_eval_log_clear(&R);
     }
-    json_node_unref(root);
+    if (!rc && want_n && *n_tr != want_n)
+        rc = baldro_error_set(err, BALDRO_EINVAL, "%s: %zu forget items, this evaluation has "
+                              "%zu (a retain log of another split?)", path, *n_tr, want_n);
+    if (rc) {
+        g_free(*tr);
+        *tr = NULL;
+        *n_tr = 0;
+    }
     return rc;
 }
 
@@ -274,15 +257,84 @@ static int write_json(JsonBuilder *b, const char *path, baldro_error *err) {
     return rc;
 }
 
-/* `eval --aggregate LOG`: the metrics of a per-item log, without a model. Today the
- * original TOFU code's eval_log_aggregated.json; the reference for forget quality is
- * another such log or our TOFU_EVAL.json. */
+/* Runs the suite and writes TOFU_SUMMARY.json (and TOFU_EVAL.json when eval_too). */
+static int report(const baldro_registry *reg, const baldro_config *cfg,
+                  const baldro_suite_input *in, const char *out_dir, int eval_too,
+                  baldro_error *err) {
+    JsonBuilder *eb = eval_too ? json_builder_new() : NULL, *sb = json_builder_new();
+    if (eb) json_builder_begin_object(eb);
+    json_builder_begin_object(sb);
+    int rc = baldro_suite_run(reg, cfg, in, eb, sb, stdout, err);
+    if (eb) json_builder_end_object(eb);
+    json_builder_end_object(sb);
+    if (!rc && out_dir) {
+        char *pe = g_build_filename(out_dir, "TOFU_EVAL.json", NULL);
+        char *ps = g_build_filename(out_dir, "TOFU_SUMMARY.json", NULL);
+        rc = baldro_mkdir_p(out_dir, err);
+        if (!rc && eb) rc = write_json(eb, pe, err);
+        if (!rc) rc = write_json(sb, ps, err);
+        g_free(pe);
+        g_free(ps);
+    }
+    if (eb) g_object_unref(eb);
+    g_object_unref(sb);
+    return rc;
+}
+
+static double mean(const double *v, size_t n) {
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += v[i];
+    return n ? s / (double)n : NAN;
+}
+
+static void put(JsonBuilder *sb, const char *key, double v, const char *note) {
+    json_builder_set_member_name(sb, key);
+    if (isfinite(v)) json_builder_add_double_value(sb, v);
+    else json_builder_add_null_value(sb);
+    printf("%-26s %.10g%s%s\n", key, v, note ? "  " : "", note ? note : "");
+}
+
+/* Figures a TOFU_EVAL.json keeps only as per-item scores (its token-level and classifier
+ * passes cannot be redone without the model): re-aggregated from those scores. */
+static int logged_scores(const baldro_eval_log *E, double ref_auc, JsonBuilder *sb,
+                         baldro_error *err) {
+    if (E->mia_forget && E->mia_holdout) {
+        double auc = baldro_suite_auc(E->mia_forget, E->n_mia_forget, E->mia_holdout,
+                                      E->n_mia_holdout);
+        if (!isfinite(auc))
+            return baldro_error_set(err, BALDRO_EINVAL, "mia_min_k: a forget or holdout score "
+                                    "is not finite, or a side is empty");
+        put(sb, "mia_min_k", auc, NULL);
+        double ref = isfinite(ref_auc) ? ref_auc : 0.5;
+        put(sb, "privleak", baldro_suite_privleak(auc, ref),
+            isfinite(ref_auc) ? NULL : "(no retain log: against AUC 0.5, as open-unlearning)");
+    }
+    const struct {
+        const char *key;
+        const double *v;
+        size_t n;
+    } m[2] = {{"extraction_strength", E->es, E->n_es},
+              {"forget_Q_A_gibberish", E->gibberish, E->n_gibberish}};
+    for (int k = 0; k < 2; k++) {
+        if (!m[k].v) continue;
+        for (size_t i = 0; i < m[k].n; i++)
+            if (!isfinite(m[k].v[i]))
+                return baldro_error_set(err, BALDRO_EINVAL, "%s.value_by_index.%zu.score: not a "
+                                        "finite number", m[k].key, i);
+        put(sb, m[k].key, mean(m[k].v, m[k].n), NULL);
+    }
+    return BALDRO_OK;
+}
+
+/* `eval --aggregate LOG`: every figure a per-item log allows, through the same suite. */
 static int aggregate(baldro_cli *cli, const char *log, const char *retain_logs,
                      const char *out_dir) {
-    baldro_legacy_log L = {0}, R = {0};
+    baldro_legacy_log L = {0};
+    baldro_eval_log E = {0};
     baldro_error err = {0};
-    double *ref = NULL, *sc = NULL;
+    double *ref = NULL;
     size_t n_ref = 0;
+    double ref_auc = NAN;
     int rc = BALDRO_EXIT_FAILED;
     JsonBuilder *sb = NULL;
     char *text = NULL;
@@ -291,77 +343,37 @@ static int aggregate(baldro_cli *cli, const char *log, const char *retain_logs,
         cli_error("eval: %s: cannot read", log);
         goto out;
     }
-    int legacy = baldro_legacy_log_detect(text, len);
+    int legacy = baldro_legacy_log_detect(text, len), ours = baldro_eval_log_detect(text, len);
     g_free(text);
     text = NULL;
-    if (!legacy) {
-        cli_error("eval: %s: --aggregate reads the original TOFU code's eval_log_aggregated.json "
-                  "(TOFU_EVAL.json re-aggregation is not built yet)", log);
+    if (!legacy && !ours) {
+        cli_error("eval: %s: not a per-item evaluation log (expected TOFU_EVAL.json, ours or "
+                  "open-unlearning's, or the TOFU code's eval_log_aggregated.json)", log);
         rc = BALDRO_EXIT_USAGE;
         goto out;
     }
-    if (baldro_legacy_log_load(log, &L, &err)) {
+    if (legacy ? baldro_legacy_log_load(log, &L, &err) : baldro_eval_log_load(log, &E, &err)) {
         cli_error("eval: %s", err.msg);
         goto out;
     }
     const baldro_registry *reg = baldro_loader_registry(cli_load_plugins(cli, 0));
-    size_t nmax = 0;
-    for (int k = 0; k < 4; k++) nmax = MAX(nmax, L.s[k].n);
-    if (retain_logs) {
-        if (g_file_get_contents(retain_logs, &text, &len, NULL) &&
-            baldro_legacy_log_detect(text, len)) {
-            if (baldro_legacy_log_load(retain_logs, &R, &err)) {
-                cli_error("eval: %s", err.msg);
-                goto out;
-            }
-            double dummy;
-            n_ref = R.s[0].n;
-            ref = g_new(double, n_ref);
-            if (metric(reg, "truth_ratio", R.s[0].split, R.s[0].n, R.s[0].ptr, NULL, 0, ref,
-                       &dummy, &err)) {
-                cli_error("eval: %s: %s", retain_logs, err.msg);
-                goto out;
-            }
-        } else if (read_retain_logs(retain_logs, L.s[0].n, &ref, &n_ref, &err)) {
-            cli_error("eval: %s", err.msg);
-            goto out;
-        }
+    const baldro_legacy_log *qa = legacy ? &L : &E.qa;
+    if (retain_logs && read_reference(reg, retain_logs, qa->s[0].n, &ref, &n_ref, &ref_auc, &err)) {
+        cli_error("eval: %s", err.msg);
+        goto out;
     }
-    static const char *const names[4][3] = {
-        {"forget_Q_A_Prob", "forget_Q_A_ROUGE", "forget_truth_ratio"},
-        {"retain_Q_A_Prob", "retain_Q_A_ROUGE", "retain_Truth_Ratio"},
-        {"ra_Q_A_Prob_normalised", "ra_Q_A_ROUGE", "ra_Truth_Ratio"},
-        {"wf_Q_A_Prob_normalised", "wf_Q_A_ROUGE", "wf_Truth_Ratio"}};
-    static const char *const mn[3] = {"probability", "rouge", "truth_ratio"};
+    /* the answer scores and generations are in the log: every metric over them runs
+     * again; degeneration reads the generations alone */
+    baldro_suite_input in = {.want = BALDRO_SUITE_DEGEN, .ref_tr = ref, .n_ref_tr = n_ref,
+                             .ref_auc = ref_auc};
+    for (int k = 0; k < 4; k++)
+        in.s[k] = (baldro_suite_split){qa->s[k].split, qa->s[k].n, qa->s[k].ptr};
     sb = json_builder_new();
     json_builder_begin_object(sb);
-    sc = g_new(double, nmax);
-    double nine[9], v, fq = NAN;
-    printf("%-26s %s\n", "metric", "value");
-    for (int k = 0; k < 4; k++)
-        for (int q = 0; q < 3; q++) {
-            if (metric(reg, mn[q], L.s[k].split, L.s[k].n, L.s[k].ptr, NULL, 0, sc, &v, &err)) {
-                cli_error("eval: %s: %s", log, err.msg);
-                goto out;
-            }
-            if (k > 0) nine[3 * (k - 1) + q] = v;
-            json_builder_set_member_name(sb, names[k][q]);
-            json_builder_add_double_value(sb, v);
-            printf("%-26s %.10g\n", names[k][q], v);
-        }
-    double mu = hmean(nine, 9);
-    json_builder_set_member_name(sb, "model_utility");
-    json_builder_add_double_value(sb, mu);
-    printf("%-26s %.10g\n", "model_utility", mu);
-    if (ref) {
-        if (metric(reg, "forget_quality", L.s[0].split, L.s[0].n, L.s[0].ptr, ref, n_ref, sc, &fq,
-                   &err)) {
-            cli_error("eval: %s", err.msg);
-            goto out;
-        }
-        json_builder_set_member_name(sb, "forget_quality");
-        json_builder_add_double_value(sb, fq);
-        printf("%-26s %.10g\n", "forget_quality", fq);
+    if (baldro_suite_run(reg, NULL, &in, NULL, sb, stdout, &err) ||
+        (!legacy && logged_scores(&E, ref_auc, sb, &err))) {
+        cli_error("eval: %s: %s", log, err.msg);
+        goto out;
     }
     json_builder_end_object(sb);
     if (out_dir) {
@@ -377,28 +389,36 @@ static int aggregate(baldro_cli *cli, const char *log, const char *retain_logs,
     rc = BALDRO_EXIT_OK;
 out:
     if (sb) g_object_unref(sb);
-    g_free(sc);
     g_free(ref);
-    g_free(text);
     baldro_legacy_log_clear(&L);
-    baldro_legacy_log_clear(&R);
+    baldro_eval_log_clear(&E);
     return rc;
+}
+
+/* forgetNN -> holdoutNN, the held-out authors of the same size (TOFU's naming). */
+static char *holdout_for(const char *forget) {
+    if (strncmp(forget, "forget", 6) == 0 && strlen(forget) == 8 && g_ascii_isdigit(forget[6]) &&
+        g_ascii_isdigit(forget[7]))
+        return g_strdup_printf("holdout%s", forget + 6);
+    return NULL;
 }
 
 int cmd_eval(baldro_cli *cli, int argc, char **argv) {
     baldro_cli_config_opts opts = {0};
-    char *model = NULL, *out = NULL, *retain_logs = NULL, *agg = NULL;
+    char *model = NULL, *out = NULL, *retain_logs = NULL, *agg = NULL, *classifier = NULL;
     GOptionEntry entries[] = {
         {"aggregate", 0, 0, G_OPTION_ARG_FILENAME, &agg,
-         "Recompute the metrics from a per-item log alone (the TOFU code's "
-         "eval_log_aggregated.json), no model", "LOG"},
+         "Recompute the summary from a per-item log alone (TOFU_EVAL.json, ours or "
+         "open-unlearning's, or the TOFU code's eval_log_aggregated.json), no model", "LOG"},
         {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
          "HF model directory (default model.path)", "DIR"},
         {"out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
          "Where TOFU_EVAL.json and TOFU_SUMMARY.json go (default <run>/eval)", "DIR"},
         {"retain-logs", 0, 0, G_OPTION_ARG_FILENAME, &retain_logs,
-         "The retain model's TOFU_EVAL.json, for forget quality (default eval.retain_logs)",
-         "FILE"},
+         "The retain model's TOFU_EVAL.json, for forget quality and privleak (default "
+         "eval.retain_logs)", "FILE"},
+        {"classifier", 0, 0, G_OPTION_ARG_FILENAME, &classifier,
+         "The gibberish classifier's HF directory (default eval.classifier)", "DIR"},
         G_OPTION_ENTRY_NULL};
     GOptionContext *ctx = g_option_context_new("- evaluate a model on TOFU");
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -409,13 +429,13 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
     baldro_config *cfg = NULL;
     baldro_backend *be = NULL;
     baldro_model *m = NULL;
+    baldro_classifier *cls = NULL;
     baldro_tokenizer *tok = NULL;
     char *out_dir = NULL, *tok_path = NULL;
-    double *ref = NULL;
+    double *ref = NULL, ref_auc = NAN;
     size_t n_ref = 0;
-    ev_split sp[4] = {{.key = "forget"}, {.key = "retain"}, {.key = "ra"}, {.key = "wf"}};
+    ev_split sp[BALDRO_SUITE_NSPLIT] = {{0}};
     baldro_error err = {0};
-    JsonBuilder *eb = NULL, *sb = NULL;
     if (!ok) goto done;
     if (agg) {
         rc = aggregate(cli, agg, retain_logs, out);
@@ -437,15 +457,33 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
     sp[1].name = g_strdup("retain_perturbed");
     sp[2].name = g_strdup("real_authors_perturbed");
     sp[3].name = g_strdup("world_facts_perturbed");
-    int64_t batch = 16, max_new = 200, max_len = 512, max_items = 0;
+    const char *hs = "";
+    baldro_config_get_string(cfg, "eval.holdout_split", &hs);
+    sp[4].name = *hs ? g_strdup(hs) : holdout_for(s);
+    int64_t batch = 16, max_new = 200, max_len = 512, max_items = 0, cls_len = 32;
+    int privleak = 1, es = 1, degen = 1;
     baldro_config_get_int(cfg, "eval.max_items", &max_items);
     baldro_config_get_int(cfg, "eval.batch_size", &batch);
     baldro_config_get_int(cfg, "eval.max_new_tokens", &max_new);
+    baldro_config_get_int(cfg, "eval.classifier_max_length", &cls_len);
     baldro_config_get_int(cfg, "data.max_length", &max_len);
+    baldro_config_get_bool(cfg, "eval.privleak", &privleak);
+    baldro_config_get_bool(cfg, "eval.extraction_strength", &es);
+    baldro_config_get_bool(cfg, "eval.degeneration", &degen);
     if (!retain_logs) {
         const char *rl = "";
         baldro_config_get_string(cfg, "eval.retain_logs", &rl);
         if (*rl) retain_logs = g_strdup(rl);
+    }
+    if (!classifier) {
+        const char *c = "";
+        baldro_config_get_string(cfg, "eval.classifier", &c);
+        if (*c) classifier = g_strdup(c);
+    }
+    if (privleak && !sp[4].name) {
+        LOG_WARN("eval: no held-out split for forget split '%s' (set eval.holdout_split): "
+                 "privleak left out", s);
+        privleak = 0;
     }
     if (out) {
         out_dir = g_strdup(out);
@@ -456,6 +494,16 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
         out_dir = g_build_filename(od, nm, "eval", NULL);
     }
     rc = BALDRO_EXIT_FAILED;
+    const baldro_registry *reg = baldro_loader_registry(cli_load_plugins(cli, 0));
+    baldro_suite_input in = {.ref_auc = NAN, .with_raw = 1,
+                             .want = (privleak ? BALDRO_SUITE_PRIVLEAK : 0) |
+                                     (es ? BALDRO_SUITE_ES : 0) | (degen ? BALDRO_SUITE_DEGEN : 0) |
+                                     (classifier ? BALDRO_SUITE_GIBBERISH : 0)};
+    for (int k = 0; k < BALDRO_SUITE_NSPLIT; k++)
+        if (baldro_suite_needs(reg, in.want, k, &sp[k].needs, &err)) {
+            cli_error("eval: %s", err.msg);
+            goto done;
+        }
     /* tokenizer and template, as training used them */
     const char *tk = "", *tpl = "auto";
     baldro_config_get_string(cfg, "model.tokenizer", &tk);
@@ -469,16 +517,26 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
         cli_error("eval: %s", err.msg);
         goto done;
     }
-    /* data */
+    /* data: every split some metric reads */
     size_t longest = 2;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < BALDRO_SUITE_NSPLIT; k++) {
+        if (!sp[k].needs) continue;
         int lrc = baldro_tofu_load(tofu, sp[k].name, &sp[k].s, &err);
         if (!lrc) baldro_tofu_keep_first(sp[k].s, (size_t)max_items);
-        if (lrc || split_data(&sp[k], tok, kind, (size_t)max_len, &err)) {
+        if (lrc || split_data(&sp[k], k != BALDRO_SUITE_HOLDOUT, tok, kind, (size_t)max_len, &err)) {
             cli_error("eval: %s", err.msg);
             goto done;
         }
         longest = MAX(longest, split_longest(&sp[k]));
+    }
+    if (retain_logs &&
+        read_reference(reg, retain_logs, sp[0].s->n, &ref, &n_ref, &ref_auc, &err)) {
+        cli_error("eval: %s", err.msg);
+        goto done;
+    }
+    if (classifier && baldro_classifier_open(reg, classifier, &cls, &err)) {
+        cli_error("eval: %s", err.msg);
+        goto done;
     }
     int32_t stops[17], n_stop = 0;
     if (baldro_hf_end_tokens(mdir, stops, 16, &n_stop, &err)) {
@@ -492,15 +550,15 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
     baldro_gen_request rq = {.tok = tok, .kind = kind, .batch = (int32_t)batch,
                              .max_new = (int32_t)max_new, .stops = stops, .n_stop = n_stop};
     int32_t P = 1;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < BALDRO_SUITE_NSPLIT; k++) {
         int32_t p = 0;
+        if (!(sp[k].needs & BALDRO_METRIC_NEEDS_GENERATIONS)) continue;
         if (baldro_eval_prompt_len(&rq, sp[k].s, &p, &err)) {
             cli_error("eval: %s", err.msg);
             goto done;
         }
         P = MAX(P, p);
     }
-    const baldro_registry *reg = baldro_loader_registry(cli_load_plugins(cli, 0));
     const baldro_ops *ops;
     baldro_model_limits lim = {.max_batch = (int32_t)batch, .max_seq = (int32_t)longest - 1,
                                .gen_batch = (int32_t)batch, .gen_len = P + (int32_t)max_new};
@@ -509,83 +567,31 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
         cli_error("eval: %s", err.msg);
         goto done;
     }
-    fprintf(stderr, "eval: %s, template %s, splits %s (%zu), %s (%zu), %s (%zu), %s (%zu)\n",
-            mdir, baldro_template_name(kind), sp[0].name, sp[0].s->n, sp[1].name, sp[1].s->n,
-            sp[2].name, sp[2].s->n, sp[3].name, sp[3].s->n);
+    GString *desc = g_string_new(NULL);
+    for (int k = 0; k < BALDRO_SUITE_NSPLIT; k++)
+        if (sp[k].s) g_string_append_printf(desc, "%s%s (%zu)", desc->len ? ", " : "", sp[k].name,
+                                            sp[k].s->n);
+    fprintf(stderr, "eval: %s, template %s, splits %s%s\n", mdir, baldro_template_name(kind),
+            desc->str, cls ? ", gibberish classifier" : "");
+    g_string_free(desc, TRUE);
     double t0 = now_s();
-    for (int k = 0; k < 4; k++) {
-        if (split_run(&sp[k], m, &rq, (int32_t)batch, &err)) {
+    for (int k = 0; k < BALDRO_SUITE_NSPLIT; k++) {
+        if (!sp[k].s) continue;
+        if (split_run(&sp[k], m, &rq, (int32_t)batch, &err) ||
+            (cls && (sp[k].needs & BALDRO_METRIC_NEEDS_CLASSIFIER) &&
+             split_classify(&sp[k], cls, (int32_t)cls_len, (int32_t)batch, &err))) {
             cli_error("eval: %s: %s", sp[k].name, err.msg);
             goto done;
         }
+        split_items(&sp[k]);
+        note_empty(&sp[k]);
+        in.s[k] = (baldro_suite_split){sp[k].name, sp[k].s->n, sp[k].ptr};
     }
     double t_pass = now_s() - t0;
-    if (retain_logs && read_retain_logs(retain_logs, sp[0].s->n, &ref, &n_ref, &err)) {
-        cli_error("eval: %s", err.msg);
-        goto done;
-    }
-    /* metrics and outputs */
-    static const char *const prob_names[4] = {"forget_Q_A_Prob", "retain_Q_A_Prob",
-                                              "ra_Q_A_Prob_normalised", "wf_Q_A_Prob_normalised"};
-    static const char *const rouge_names[4] = {"forget_Q_A_ROUGE", "retain_Q_A_ROUGE",
-                                               "ra_Q_A_ROUGE", "wf_Q_A_ROUGE"};
-    static const char *const tr_names[4] = {"forget_truth_ratio", "retain_Truth_Ratio",
-                                            "ra_Truth_Ratio", "wf_Truth_Ratio"};
-    eb = json_builder_new();
-    sb = json_builder_new();
-    json_builder_begin_object(eb);
-    json_builder_begin_object(sb);
-    double nine[9], fq = NAN;
-    printf("%-26s %s\n", "metric", "value");
-    for (int k = 0; k < 4; k++) {
-        size_t n = sp[k].s->n;
-        double *sc = g_new(double, n), v[3];
-        const char *mn[3] = {"probability", "rouge", "truth_ratio"};
-        const char *names[3] = {prob_names[k], rouge_names[k], tr_names[k]};
-        const char *keys[3] = {"prob", "rougeL_recall", "score"};
-        for (int q = 0; q < 3; q++) {
-            if (metric(reg, mn[q], sp[k].name, n, sp[k].ptr, NULL, 0, sc, &v[q], &err)) {
-                g_free(sc);
-                cli_error("eval: %s", err.msg);
-                goto done;
-            }
-            add_metric(eb, names[q], v[q], &sp[k], sc, keys[q]);
-            json_builder_set_member_name(sb, names[q]);
-            json_builder_add_double_value(sb, v[q]);
-            printf("%-26s %.6g\n", names[q], v[q]);
-            if (k > 0) nine[3 * (k - 1) + q] = v[q];
-        }
-        if (k == 0 && ref &&
-            metric(reg, "forget_quality", sp[0].name, n, sp[0].ptr, ref, n_ref, sc, &fq, &err)) {
-            g_free(sc);
-            cli_error("eval: %s", err.msg);
-            goto done;
-        }
-        g_free(sc);
-    }
-    double mu = hmean(nine, 9);
-    add_metric(eb, "model_utility", mu, NULL, NULL, NULL);
-    json_builder_set_member_name(sb, "model_utility");
-    json_builder_add_double_value(sb, mu);
-    printf("%-26s %.6g\n", "model_utility", mu);
-    if (ref) {
-        add_metric(eb, "forget_quality", fq, NULL, NULL, NULL);
-        json_builder_set_member_name(sb, "forget_quality");
-        json_builder_add_double_value(sb, fq);
-        printf("%-26s %.6g\n", "forget_quality", fq);
-    } else {
-        printf("%-26s (no retain logs: set --retain-logs or eval.retain_logs)\n", "forget_quality");
-    }
-    json_builder_end_object(eb);
-    json_builder_end_object(sb);
-    char *pe = g_build_filename(out_dir, "TOFU_EVAL.json", NULL);
-    char *ps = g_build_filename(out_dir, "TOFU_SUMMARY.json", NULL);
-    int wrc = baldro_mkdir_p(out_dir, &err);
-    if (!wrc) wrc = write_json(eb, pe, &err);
-    if (!wrc) wrc = write_json(sb, ps, &err);
-    g_free(pe);
-    g_free(ps);
-    if (wrc) {
+    in.ref_tr = ref;
+    in.n_ref_tr = n_ref;
+    in.ref_auc = ref_auc;
+    if (report(reg, cfg, &in, out_dir, 1, &err)) {
         cli_error("eval: %s", err.msg);
         goto done;
     }
@@ -593,10 +599,9 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
             "generation %.1f s)\n", out_dir, t_pass);
     rc = BALDRO_EXIT_OK;
 done:
-    if (eb) g_object_unref(eb);
-    if (sb) g_object_unref(sb);
-    for (int k = 0; k < 4; k++) split_free(&sp[k]);
+    for (int k = 0; k < BALDRO_SUITE_NSPLIT; k++) split_free(&sp[k]);
     g_free(ref);
+    baldro_classifier_close(cls);
     baldro_model_close(m);
     baldro_backend_close(be);
     baldro_tok_free(tok);
@@ -605,6 +610,7 @@ done:
     g_free(model);
     g_free(out);
     g_free(retain_logs);
+    g_free(classifier);
     g_free(agg);
     baldro_config_free(cfg);
     cli_config_opts_clear(&opts);

@@ -60,6 +60,7 @@ static const rule rules[] = {
     GE("eval.batch_size", 1),
     GE("eval.max_new_tokens", 1),
     GE("eval.max_items", 0),
+    GE("eval.classifier_max_length", 2),
 };
 
 static int fail(const baldro_config *cfg, const char *path, baldro_error *err, const char *what,

@@ -12,6 +12,9 @@
 void baldro_item_scores_clear(baldro_item_scores *s) {
     g_free(s->nll);
     g_free(s->n_tokens);
+    g_free(s->tok_off);
+    g_free(s->tok_logp);
+    g_free(s->tok_top1);
     memset(s, 0, sizeof *s);
 }
 
@@ -26,8 +29,40 @@ static int cmp_len(const void *a, const void *b) {
     return (x->i > y->i) - (x->i < y->i);
 }
 
-int baldro_eval_score(baldro_model *m, const baldro_tok_dataset *ds, int32_t B,
-                      baldro_item_scores *out, baldro_error *err) {
+/* Item k of the batch: its answer tokens' log-probs and greedy hits (argmax[b*T + t],
+ * the backend's argmax of each logits row, lowest index on ties as torch.argmax) at
+ * out->tok_off[item]. */
+static void keep_tokens(const baldro_batch *b, int32_t k, const float *logp,
+                        const int32_t *argmax, baldro_item_scores *out, size_t item) {
+    size_t at = out->tok_off[item];
+    for (int32_t t = 0; t < b->T; t++) {
+        const size_t u = (size_t)k * b->T + t;
+        if (b->targets[u] < 0) continue;
+        out->tok_logp[at] = logp[u];
+        out->tok_top1[at] = argmax[u] == b->targets[u];
+        at++;
+    }
+}
+
+/* The greedy choice at every position of the last forward: argmax on the backend, and
+ * only the ids come back. */
+static int greedy_ids(baldro_model *m, int64_t rows, void *dev_ids, int32_t *ids,
+                      baldro_error *err) {
+    const baldro_ops *o = baldro_model_ops(m);
+    baldro_backend *be = baldro_model_backend(m);
+    const baldro_tensor *lg;
+    int rc = baldro_model_logits(m, &lg, err);
+    if (rc) return rc;
+    baldro_tensor view = baldro_t2(lg->data, lg->dtype, rows, lg->shape[1]);
+    baldro_tensor out = baldro_t1(dev_ids, BALDRO_DT_I32, rows);
+    if (o->argmax(be, &out, &view) ||
+        o->download(be, ids, dev_ids, (size_t)rows * sizeof *ids))
+        return baldro_error_set(err, BALDRO_EIO, "eval: greedy ids: %s", o->last_error(be));
+    return BALDRO_OK;
+}
+
+static int score(baldro_model *m, const baldro_tok_dataset *ds, int32_t B, int tokens,
+                 baldro_item_scores *out, baldro_error *err) {
     memset(out, 0, sizeof *out);
     if (B < 1) return baldro_error_set(err, BALDRO_EINVAL, "eval: batch must be >= 1");
     by_len *order = g_new(by_len, ds->n);
@@ -40,11 +75,34 @@ int baldro_eval_score(baldro_model *m, const baldro_tok_dataset *ds, int32_t B,
     out->n = ds->n;
     out->nll = g_new(double, ds->n);
     out->n_tokens = g_new0(int32_t, ds->n);
+    int32_t *argmax = NULL;
+    void *dev_ids = NULL;
+    if (tokens) {
+        /* every item's answer-token count is known before the pass: its targets >= 0 */
+        size_t total = 0;
+        out->tok_off = g_new(size_t, ds->n ? ds->n : 1);
+        for (size_t i = 0; i < ds->n; i++) {
+            out->tok_off[i] = total;
+            /* targets of item i: its answer positions after the first token */
+            for (size_t j = ds->off[i] + 1; j < ds->off[i + 1]; j++) total += ds->mask[j] != 0;
+        }
+        out->tok_logp = g_new0(float, total ? total : 1);
+        out->tok_top1 = g_new0(uint8_t, total ? total : 1);
+        const size_t cap = (size_t)B * (size_t)(ds->longest > 1 ? ds->longest - 1 : 1);
+        argmax = g_new(int32_t, cap);
+        if (!rc && baldro_model_ops(m)->alloc(baldro_model_backend(m), cap * sizeof(int32_t),
+                                              &dev_ids))
+            rc = baldro_error_set(err, BALDRO_ENOMEM, "eval: greedy ids: %s",
+                                  baldro_model_ops(m)->last_error(baldro_model_backend(m)));
+    }
     for (size_t i0 = 0; i0 < ds->n && !rc; i0 += (size_t)B) {
         int32_t nb = (int32_t)MIN((size_t)B, ds->n - i0);
         for (int32_t k = 0; k < nb; k++) idx[k] = order[i0 + (size_t)k].i;
         rc = baldro_batch_fill(&b, ds, idx, nb, err);
         if (!rc) rc = baldro_model_forward(m, b.tokens, b.targets, b.B, b.T, logp, err);
+        if (!rc && tokens) rc = greedy_ids(m, (int64_t)b.B * b.T, dev_ids, argmax, err);
+        for (int32_t k = 0; !rc && tokens && k < nb; k++)
+            keep_tokens(&b, k, logp, argmax, out, idx[k]);
         for (int32_t k = 0; !rc && k < nb; k++) {
             double s = 0;
             for (int32_t t = 0; t < b.T; t++)
@@ -53,12 +111,24 @@ int baldro_eval_score(baldro_model *m, const baldro_tok_dataset *ds, int32_t B,
             out->n_tokens[idx[k]] = b.ans_len[k];
         }
     }
+    if (dev_ids) baldro_model_ops(m)->free(baldro_model_backend(m), dev_ids);
+    g_free(argmax);
     g_free(logp);
     g_free(idx);
     g_free(order);
     baldro_batch_release(&b);
     if (rc) baldro_item_scores_clear(out);
     return rc;
+}
+
+int baldro_eval_score(baldro_model *m, const baldro_tok_dataset *ds, int32_t B,
+                      baldro_item_scores *out, baldro_error *err) {
+    return score(m, ds, B, 0, out, err);
+}
+
+int baldro_eval_score_tokens(baldro_model *m, const baldro_tok_dataset *ds, int32_t B,
+                             baldro_item_scores *out, baldro_error *err) {
+    return score(m, ds, B, 1, out, err);
 }
 
 int baldro_eval_prompt_len(const baldro_gen_request *r, const baldro_tofu_split *split,

@@ -29,12 +29,22 @@ typedef struct baldro_item_scores {
     double *nll;        /* [n] summed answer-token NLL                                  */
     int32_t *n_tokens;  /* [n] answer tokens scored (0: the item had none left after    */
                         /* truncation; its nll is NaN so it is never averaged in)      */
+    /* Token level (baldro_eval_score_tokens only; NULL otherwise): item i's answer tokens
+     * are [tok_off[i], tok_off[i] + n_tokens[i]), in order, the end token last.        */
+    size_t *tok_off;    /* [n]                                                          */
+    float *tok_logp;    /* [sum n_tokens] log p(token | prefix), teacher forced         */
+    uint8_t *tok_top1;  /* [sum n_tokens] 1 where the token is the greedy choice (the   */
+                        /* first index of the largest logit, as torch.argmax)           */
 } baldro_item_scores;
 
 /* Scores `ds` with `m` in batches of at most B rows (the model must have been created for
  * B rows of ds->longest - 1 positions). */
 int baldro_eval_score(baldro_model *m, const baldro_tok_dataset *ds, int32_t B,
                       baldro_item_scores *out, baldro_error *err);
+/* The same pass, keeping every answer token's log-prob and greedy hit (membership
+ * inference and extraction strength read them); the sums are those of eval_score. */
+int baldro_eval_score_tokens(baldro_model *m, const baldro_tok_dataset *ds, int32_t B,
+                             baldro_item_scores *out, baldro_error *err);
 void baldro_item_scores_clear(baldro_item_scores *s);
 
 typedef struct baldro_gen_request {

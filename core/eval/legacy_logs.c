@@ -20,18 +20,42 @@ int baldro_legacy_log_detect(const char *text, size_t len) {
     return g_strstr_len(text, (gssize)MIN(len, (size_t)1 << 20), "\"eval_log_forget.json\"") != NULL;
 }
 
+const char *baldro_log_split_name(int k) { return k >= 0 && k < 4 ? k_splits[k] : NULL; }
+
+void baldro_log_split_alloc(baldro_log_split *s, int k, size_t n, size_t alt_stride,
+                            size_t strings_per_item) {
+    s->split = baldro_log_split_name(k);
+    s->n = n;
+    s->items = g_new0(baldro_eval_item, n);
+    s->ptr = g_new(const baldro_eval_item *, n);
+    s->alt_nll = g_new(double, n * alt_stride);
+    s->alt_tok = g_new(int32_t, n * alt_stride);
+    s->strings = g_new0(char *, strings_per_item * n);
+    s->n_strings = 0;
+}
+
+const char *baldro_log_split_own(baldro_log_split *s, const char *text) {
+    s->strings[s->n_strings] = g_strdup(text);
+    return s->strings[s->n_strings++];
+}
+
+void baldro_log_split_clear(baldro_log_split *s) {
+    for (size_t i = 0; i < s->n_strings; i++) g_free(s->strings[i]);
+    g_free(s->strings);
+    g_free(s->items);
+    g_free(s->ptr);
+    g_free(s->alt_nll);
+    g_free(s->alt_tok);
+    memset(s, 0, sizeof *s);
+}
+
 void baldro_legacy_log_clear(baldro_legacy_log *l) {
-    for (int k = 0; k < 4; k++) {
-        baldro_log_split *s = &l->s[k];
-        for (size_t i = 0; i < s->n_strings; i++) g_free(s->strings[i]);
-        g_free(s->strings);
-        g_free(s->items);
-        g_free(s->ptr);
-        g_free(s->alt_nll);
-        g_free(s->alt_tok);
-    }
+    for (int k = 0; k < 4; k++) baldro_log_split_clear(&l->s[k]);
     memset(l, 0, sizeof *l);
 }
+
+/* A logged token count: a whole number small enough for int32 (UB to cast otherwise). */
+static int token_count(double v) { return v >= 0 && v <= 1e9 && v == floor(v); }
 
 static int is_number(JsonNode *n) {
     if (!n || !JSON_NODE_HOLDS_VALUE(n)) return 0;
@@ -76,16 +100,9 @@ static int load_split(JsonObject *v, const char *path, int k, baldro_log_split *
                                          where, fields[q]);
     }
     if (!rc) {
-        s->split = k_splits[k];
-        s->n = json_object_get_size(f[0]);
-        if (s->n == 0) rc = baldro_error_set(err, BALDRO_EINVAL, "%s: no items", where);
-    }
-    if (!rc) {
-        s->items = g_new0(baldro_eval_item, s->n);
-        s->ptr = g_new(const baldro_eval_item *, s->n);
-        s->alt_nll = g_new(double, s->n * MAX_ALT);
-        s->alt_tok = g_new(int32_t, s->n * MAX_ALT);
-        s->strings = g_new0(char *, 2 * s->n);
+        size_t n = json_object_get_size(f[0]);
+        if (n == 0) rc = baldro_error_set(err, BALDRO_EINVAL, "%s: no items", where);
+        else baldro_log_split_alloc(s, k, n, MAX_ALT, 2);
     }
     for (size_t i = 0; i < s->n && !rc; i++) {
         char key[24];
@@ -98,6 +115,12 @@ static int load_split(JsonObject *v, const char *path, int k, baldro_log_split *
         if (!rc) rc = get_num(f[2], key, where, fields[2], &pavg, err);
         if (!rc) rc = get_num(f[3], key, where, fields[3], &pnt, err);
         if (rc) break;
+        if (!token_count(nt) || !token_count(pnt)) {
+            rc = baldro_error_set(err, BALDRO_EINVAL, "%s.%s.%s: not a token count (a whole "
+                                  "number in [0, 1e9])", where, !token_count(nt) ? fields[1]
+                                  : fields[3], key);
+            break;
+        }
         e->n_tokens = (int32_t)nt;
         e->nll = avg * nt;
         e->para_tokens = (int32_t)pnt;
@@ -114,6 +137,9 @@ static int load_split(JsonObject *v, const char *path, int k, baldro_log_split *
             if (!is_number(a) || !is_number(b) || !isfinite(json_node_get_double(a)))
                 rc = baldro_error_set(err, BALDRO_EINVAL, "%s.average_perturb_loss.%s[%u]: not "
                                       "a finite number", where, key, j);
+            else if (!token_count(json_node_get_double(b)))
+                rc = baldro_error_set(err, BALDRO_EINVAL, "%s.num_token_perturb.%s[%u]: not a "
+                                      "token count (a whole number in [0, 1e9])", where, key, j);
             else {
                 s->alt_tok[i * MAX_ALT + j] = (int32_t)json_node_get_double(b);
                 s->alt_nll[i * MAX_ALT + j] = json_node_get_double(a) * json_node_get_double(b);
@@ -129,10 +155,8 @@ static int load_split(JsonObject *v, const char *path, int k, baldro_log_split *
             rc = baldro_error_set(err, BALDRO_EINVAL, "%s.generated_text.%s: expected [prompt, "
                                   "generation, ground truth]", where, key);
         if (rc) break;
-        s->strings[s->n_strings++] = g_strdup(json_array_get_string_element(g, 1));
-        e->generation = s->strings[s->n_strings - 1];
-        s->strings[s->n_strings++] = g_strdup(json_array_get_string_element(g, 2));
-        e->ground_truth = s->strings[s->n_strings - 1];
+        e->generation = baldro_log_split_own(s, json_array_get_string_element(g, 1));
+        e->ground_truth = baldro_log_split_own(s, json_array_get_string_element(g, 2));
         s->ptr[i] = e;
     }
     g_free(where);

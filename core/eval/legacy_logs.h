@@ -34,6 +34,19 @@ typedef struct baldro_legacy_log {
     baldro_log_split s[4];
 } baldro_legacy_log;
 
+/* Shared with the other per-item log readers (eval_log.h). */
+/* The metrics' name of split k (0..3): "forget_perturbed", "retain_perturbed",
+ * "real_authors_perturbed", "world_facts_perturbed". */
+const char *baldro_log_split_name(int k);
+/* Names split k and allocates n zeroed items, their pointers, alt_stride perturbed slots per
+ * item and room for strings_per_item owned strings per item. */
+void baldro_log_split_alloc(baldro_log_split *s, int k, size_t n, size_t alt_stride,
+                            size_t strings_per_item);
+/* A copy of text owned by the split (room reserved by baldro_log_split_alloc). */
+const char *baldro_log_split_own(baldro_log_split *s, const char *text);
+/* Frees what the split owns and zeroes it. */
+void baldro_log_split_clear(baldro_log_split *s);
+
 /* 1 if the JSON text looks like a legacy log (has "eval_log_forget.json"). */
 int baldro_legacy_log_detect(const char *text, size_t len);
 

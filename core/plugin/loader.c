@@ -88,6 +88,9 @@ static int host_register_objective(baldro_plugin_ctx *ctx, const baldro_objectiv
 static int host_register_metric(baldro_plugin_ctx *ctx, const baldro_metric_vtable *vt) {
     return host_register(ctx, BALDRO_KIND_METRIC, vt);
 }
+static int host_register_classifier(baldro_plugin_ctx *ctx, const baldro_classifier_vtable *vt) {
+    return host_register(ctx, BALDRO_KIND_CLASSIFIER, vt);
+}
 
 static const baldro_host_api k_host_api = {
     .struct_size = sizeof(baldro_host_api),
@@ -99,6 +102,7 @@ static const baldro_host_api k_host_api = {
     .register_model = host_register_model,
     .register_objective = host_register_objective,
     .register_metric = host_register_metric,
+    .register_classifier = host_register_classifier,
 };
 
 const baldro_host_api *baldro_host_api_table(void) { return &k_host_api; }

@@ -16,11 +16,13 @@ static const uint32_t k_min_size[] = {
     [BALDRO_KIND_MODEL] = BALDRO_MODEL_VTABLE_SIZE_1_0,
     [BALDRO_KIND_OBJECTIVE] = BALDRO_OBJECTIVE_VTABLE_SIZE_1_0,
     [BALDRO_KIND_METRIC] = BALDRO_METRIC_VTABLE_SIZE_1_0,
+    [BALDRO_KIND_CLASSIFIER] = BALDRO_CLASSIFIER_VTABLE_SIZE_1_4,
 };
 static const uint32_t k_host_size[] = {
     [BALDRO_KIND_MODEL] = sizeof(baldro_model_vtable),
     [BALDRO_KIND_OBJECTIVE] = sizeof(baldro_objective_vtable),
     [BALDRO_KIND_METRIC] = sizeof(baldro_metric_vtable),
+    [BALDRO_KIND_CLASSIFIER] = sizeof(baldro_classifier_vtable),
 };
 
 static const char *const k_no_aliases[] = {NULL};
@@ -30,6 +32,7 @@ const char *baldro_kind_name(baldro_object_kind kind) {
     case BALDRO_KIND_MODEL: return "model";
     case BALDRO_KIND_OBJECTIVE: return "objective";
     case BALDRO_KIND_METRIC: return "metric";
+    case BALDRO_KIND_CLASSIFIER: return "classifier";
     }
     return "object";
 }
@@ -74,6 +77,7 @@ const char *const *baldro_object_aliases(const baldro_object *obj) {
     case BALDRO_KIND_MODEL: a = obj->vt.model.aliases; break;
     case BALDRO_KIND_OBJECTIVE: a = obj->vt.objective.aliases; break;
     case BALDRO_KIND_METRIC: a = obj->vt.metric.aliases; break;
+    case BALDRO_KIND_CLASSIFIER: a = obj->vt.classifier.aliases; break;
     }
     return a ? a : k_no_aliases;
 }
@@ -197,6 +201,17 @@ static int check_vtable(baldro_object *o, baldro_error *err) {
         if (!v->compute) missing = "compute";
         else if (v->destroy && !v->create)
             return baldro_error_set(err, BALDRO_EINVAL, "%s: destroy without create", what);
+        else if (v->reference_agg != 0 && v->reference_agg != 1)
+            return baldro_error_set(err, BALDRO_EINVAL, "%s: reference_agg must be 0 or 1, got "
+                                    "%d", what, (int)v->reference_agg);
+        break;
+    }
+    case BALDRO_KIND_CLASSIFIER: {
+        const baldro_classifier_vtable *v = &o->vt.classifier;
+        if (!v->open) missing = "open";
+        else if (!v->close) missing = "close";
+        else if (!v->n_classes) missing = "n_classes";
+        else if (!v->classify) missing = "classify";
         break;
     }
     }
@@ -220,7 +235,7 @@ static int check_unique(const baldro_registry *reg, const char *name, const char
 int baldro_registry_add(baldro_registry *reg, baldro_object_kind kind, const void *vtable,
                         const baldro_plugin_rec *plugin, baldro_error *err) {
     const char *kname = baldro_kind_name(kind);
-    if ((unsigned)kind > BALDRO_KIND_METRIC)
+    if ((unsigned)kind > BALDRO_KIND_CLASSIFIER)
         return baldro_error_set(err, BALDRO_EINVAL, "unknown object kind %d", (int)kind);
     if (!vtable) return baldro_error_set(err, BALDRO_EINVAL, "%s vtable pointer is NULL", kname);
 

@@ -1,5 +1,5 @@
 /*
- * core/plugin/registry.h: every object (model architecture, objective, metric) that
+ * core/plugin/registry.h: every object (model architecture, objective, metric, classifier) that
  * loaded plugins registered, by unique name.
  *
  * Names and aliases share one namespace across all kinds, so `--set objective.forget=x`
@@ -19,7 +19,8 @@
 typedef enum baldro_object_kind {
     BALDRO_KIND_MODEL = 0,
     BALDRO_KIND_OBJECTIVE = 1,
-    BALDRO_KIND_METRIC = 2
+    BALDRO_KIND_METRIC = 2,
+    BALDRO_KIND_CLASSIFIER = 3 /* ABI 1.4 */
 } baldro_object_kind;
 
 struct baldro_plugin_rec;
@@ -35,6 +36,7 @@ typedef struct baldro_object {
         baldro_model_vtable model;
         baldro_objective_vtable objective;
         baldro_metric_vtable metric;
+        baldro_classifier_vtable classifier;
     } vt;                      /* host-size copy, zero-extended                      */
 } baldro_object;
 
@@ -62,7 +64,7 @@ const baldro_object *baldro_registry_find(const baldro_registry *reg, baldro_obj
 size_t baldro_registry_count(const baldro_registry *reg);
 const baldro_object *baldro_registry_at(const baldro_registry *reg, size_t i);
 
-const char *baldro_kind_name(baldro_object_kind kind); /* "model", "objective", "metric" */
+const char *baldro_kind_name(baldro_object_kind kind); /* "model", ..., "classifier" */
 
 /* Aliases of an object (NULL-terminated, possibly empty list; never NULL). */
 const char *const *baldro_object_aliases(const baldro_object *obj);

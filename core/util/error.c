@@ -16,7 +16,7 @@ int baldro_error_setv(baldro_error *err, int code, const char *fmt, va_list ap) 
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     /* Keep messages one line: the CLI prints them as "baldro-host: <msg>". */
     for (char *p = err->msg; *p; p++)
-        if (*p == '\n' || *p == '\r') *p = ' ';
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
     return code;
 }
 

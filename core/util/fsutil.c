@@ -14,7 +14,7 @@ int baldro_write_file_atomic(const char *path, const void *data, size_t len, bal
     char *base = g_path_get_basename(path);
     char *tmpl = g_strdup_printf("%s/.%s.tmp-XXXXXX", dir, base);
     int rc = BALDRO_OK;
-    int fd = g_mkstemp(tmpl);
+    int fd = g_mkstemp_full(tmpl, O_RDWR | O_CLOEXEC, 0666); /* umask applies, as to any file */
     if (fd < 0) {
         rc = baldro_error_set(err, BALDRO_EIO, "%s: cannot create temporary file: %s", path,
                               strerror(errno));

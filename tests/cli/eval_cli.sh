@@ -22,10 +22,28 @@ expect_rc 0 "$H" eval --aggregate "$L/ft_epoch5_lr2e-05_phi_full_wd0.01__eval_lo
 contains "$OUT" "model_utility              0.5220737" "phi-1.5 full model utility"
 contains "$OUT" "forget_quality             2.19427" "phi-1.5 forget quality"
 
+# open-unlearning's TOFU_EVAL.json (tests/oracle/ou_log_oracle.py: 40 items per split of
+# the same logs): every figure as the oracle computed it; truth ratios and model utility
+# without open-unlearning's 1e-10 guards (the formula), the rest as logged
+X="$BALDRO_SOURCE_DIR/tests/fixtures/eval_logs"
+expect_rc 0 "$H" eval --aggregate "$X/ou_full_40.json" --retain-logs "$X/ou_retain90_40.json" \
+  --out "$TMP/ou"
+python3 - "$X/expected.json" "$TMP/ou/TOFU_SUMMARY.json" <<'PY' && ok || bad "open-unlearning log figures"
+import json, sys
+e = json.load(open(sys.argv[1])); got = json.load(open(sys.argv[2]))
+want = dict(e["formula"]["ou_full_40.json"])
+for k in ("mia_min_k", "privleak", "extraction_strength", "forget_Q_A_gibberish"):
+    want[k] = e["agg"]["ou_full_40.json"][k]
+bad = [(k, v, got.get(k)) for k, v in want.items()
+       if got.get(k) is None or abs(got[k] - v) > 1e-12 * max(1.0, abs(v))]
+print(bad or "all %d figures within 1e-12" % len(want))
+sys.exit(1 if bad else 0)
+PY
+
 # bad logs
 echo '{"x": 1}' > "$TMP/other.json"
 expect_rc 2 "$H" eval --aggregate "$TMP/other.json"
-contains "$ERR" "other.json: --aggregate reads the original TOFU code's" "an unknown log format"
+contains "$ERR" "other.json: not a per-item evaluation log" "an unknown log format"
 one_error "$ERR" "unknown format"
 python3 - "$F" "$TMP/broken.json" <<'PY'
 import json, sys
@@ -38,7 +56,7 @@ expect_rc 1 "$H" eval --aggregate "$TMP/broken.json"
 contains "$ERR" "broken.json: eval_log_forget.json.average_perturb_loss.3[1]: not a finite number" "a broken item is named"
 one_error "$ERR" "broken item"
 expect_rc 1 "$H" eval --aggregate "$F" --retain-logs "$TMP/other.json"
-contains "$ERR" "forget_truth_ratio.value_by_index: missing" "a retain log without truth ratios"
+contains "$ERR" "forget_truth_ratio and mia_min_k: both missing" "a retain log without truth ratios"
 expect_rc 1 "$H" eval --aggregate "$TMP/none.json"
 contains "$ERR" "none.json: cannot read" "a missing log"
 finish

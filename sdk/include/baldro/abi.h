@@ -33,9 +33,14 @@ extern "C" {
  *        alt_ref_logp and alt_mask, the output dalt_logp (a second answer per sample).
  *        Objective flag BALDRO_OBJ_NEEDS_LOGITS with the vtable's loss_rows (losses over
  *        whole next-token distributions); the model vtable gains logits and
- *        backward_logits. */
+ *        backward_logits.
+ *   1.4  classifier.h and host->register_classifier (encoder classifiers: the gibberish
+ *        detector). Metric needs TOKENS (per-token answer log-probs and greedy hits),
+ *        HOLDOUT (a second, held-out split), CLASSIFIER (class probabilities of each
+ *        generation); the metric vtable gains reference_key / reference_agg, the item
+ *        tok_logp, tok_top1, n_classes and class_probs, the input the holdout items. */
 #define BALDRO_ABI_MAJOR 1
-#define BALDRO_ABI_MINOR 3
+#define BALDRO_ABI_MINOR 4
 
 /* Status codes returned by every host API call and every plugin callback. */
 typedef enum baldro_status {
@@ -88,6 +93,7 @@ typedef struct baldro_plugin_ctx baldro_plugin_ctx;
 struct baldro_model_vtable;
 struct baldro_objective_vtable;
 struct baldro_metric_vtable;
+struct baldro_classifier_vtable;
 
 /*
  * The host API table: everything a plugin may call. Handed to the init entry point;
@@ -118,6 +124,10 @@ typedef struct baldro_host_api {
     int (*register_objective)(baldro_plugin_ctx *ctx,
                               const struct baldro_objective_vtable *vt);
     int (*register_metric)(baldro_plugin_ctx *ctx, const struct baldro_metric_vtable *vt);
+
+    /* ---- ABI 1.4 (check host->abi_minor >= 4 before calling) ---- */
+    int (*register_classifier)(baldro_plugin_ctx *ctx,
+                               const struct baldro_classifier_vtable *vt);
 } baldro_host_api;
 
 /* The init entry point every plugin exports (see BALDRO_PLUGIN_INIT). Returns BALDRO_OK

@@ -22,6 +22,13 @@ extern "C" {
 #define BALDRO_METRIC_NEEDS_GENERATIONS (1u << 1) /* greedy generations               */
 #define BALDRO_METRIC_NEEDS_REFERENCE (1u << 2)   /* a reference run's item scores    */
                                                   /* (forget quality vs retain model) */
+/* ---- ABI 1.4 ---- */
+#define BALDRO_METRIC_NEEDS_TOKENS (1u << 3)      /* per-token answer log-probs and   */
+                                                  /* greedy hits (tok_logp, tok_top1) */
+#define BALDRO_METRIC_NEEDS_HOLDOUT (1u << 4)     /* the held-out split's items too   */
+                                                  /* (membership inference)           */
+#define BALDRO_METRIC_NEEDS_CLASSIFIER (1u << 5)  /* class probabilities of each      */
+                                                  /* generation (class_probs)         */
 
 /* One evaluated item. Host-owned; grows only at the end, so the host passes an array
  * of pointers rather than an array of structs. */
@@ -37,6 +44,17 @@ typedef struct baldro_eval_item {
     int32_t n_alt;            /* perturbed / alternative answers                     */
     const double *alt_nll;    /* [n_alt] NLL sums                                    */
     const int32_t *alt_tokens;/* [n_alt] token counts                                */
+
+    /* ---- ABI 1.4 ---- */
+    /* NEEDS_TOKENS: the answer's scored tokens in order (the end token last, where the
+     * template has one): log p(token | prefix) under teacher forcing, and 1 where the
+     * token is the model's greedy choice there (the first index of the largest logit,
+     * as torch.argmax). NULL otherwise.                                              */
+    const float *tok_logp;    /* [n_tokens]                                          */
+    const uint8_t *tok_top1;  /* [n_tokens]                                          */
+    /* NEEDS_CLASSIFIER: softmax of the classifier's logits on the generation.        */
+    int32_t n_classes;
+    const double *class_probs;/* [n_classes] or NULL                                 */
 } baldro_eval_item;
 
 typedef struct baldro_metric_input {
@@ -46,12 +64,20 @@ typedef struct baldro_metric_input {
     const baldro_eval_item *const *items;  /* [n_items]                            */
     const double *reference;               /* [n_reference] or NULL                */
     size_t n_reference;
+
+    /* ---- ABI 1.4 ---- */
+    const char *holdout_split;             /* NEEDS_HOLDOUT: e.g. "holdout10"      */
+    size_t n_holdout;
+    const baldro_eval_item *const *holdout;/* [n_holdout] or NULL                  */
 } baldro_metric_input;
 
 typedef struct baldro_metric_output {
     uint32_t struct_size;
     double *item_scores; /* [n_items], host-allocated, prefilled with NaN          */
     double value;        /* the aggregate                                          */
+
+    /* ---- ABI 1.4 ---- */
+    double *holdout_scores; /* [n_holdout] (NEEDS_HOLDOUT), prefilled with NaN     */
 } baldro_metric_output;
 
 typedef struct baldro_metric_vtable {
@@ -69,6 +95,13 @@ typedef struct baldro_metric_vtable {
 
     /* ---- ABI 1.1 ---- */
     const char *const *aliases;
+
+    /* ---- ABI 1.4 ---- */
+    /* NEEDS_REFERENCE: which entry of the reference run's TOFU_EVAL.json the metric
+     * compares against (NULL: "forget_truth_ratio"), and whether it takes that entry's
+     * agg_value (one number) or every value_by_index[i].score (per item).             */
+    const char *reference_key;
+    int32_t reference_agg;
 } baldro_metric_vtable;
 
 #define BALDRO_METRIC_VTABLE_SIZE_1_0 ((uint32_t)offsetof(baldro_metric_vtable, aliases))

@@ -25,6 +25,7 @@
 #define BALDRO_PLUGIN_H
 
 #include "abi.h"
+#include "classifier.h"
 #include "metric.h"
 #include "model.h"
 #include "ops.h"
