@@ -30,7 +30,7 @@ EV=(--config "$CFG" --set eval.max_new_tokens=64 --set eval.batch_size=32)
 for m in finetune-full unlearn; do
   echo "-- $m"
   "$H" eval "${EV[@]}" --model "$RUN/$m/model" --out "$RUN/eval-$m" \
-      --retain-logs "$RUN/eval-retain/TOFU_EVAL.json" | grep -E "forget_|model_utility"
+      --retain-logs "$RUN/eval-retain/TOFU_EVAL.json" | grep -E "forget_|model_utility|privleak|extraction"
 done
 echo
 echo "== what the target says about a forget author, before and after =="

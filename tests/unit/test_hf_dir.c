@@ -123,6 +123,7 @@ Test(hf_dir, save_then_load_is_identical, .init = setup, .fini = teardown) {
                   "no shard");
         cr_assert(g_file_test(gen, G_FILE_TEST_IS_REGULAR), "side files not copied");
         baldro_model *m2 = open_dir(out, 2, 10);
+        g_free(ref); /* run_case hands back a new reference each time */
         float *lp1 = run_case(m2, src, &ref, &B, &T);
         cr_assert_eq(memcmp(lp0, lp1, sizeof(float) * (size_t)B * T), 0,
                      "%s: log-probs changed across save -> load", cases[c]);
