@@ -25,6 +25,24 @@ void baldro_backend_get_stats(baldro_backend *be, baldro_backend_stats *st) {
     st->threads = be->threads;
 }
 
+#if !BALDRO_HAVE_CUDA
+/* Without nvcc at configure time there is no CUDA backend; callers still link. */
+#define BK_NO_CUDA "this build has no CUDA backend (configure with nvcc on PATH)"
+
+int baldro_backend_cuda_open(int device, baldro_backend **be, const baldro_ops **ops,
+                             baldro_error *err) {
+    (void)device;
+    if (be) *be = NULL;
+    if (ops) *ops = NULL;
+    return baldro_error_set(err, BALDRO_EUNSUPPORTED, "%s", BK_NO_CUDA);
+}
+
+int baldro_backend_cuda_available(char *why, size_t cap) {
+    if (why && cap) snprintf(why, cap, "%s", BK_NO_CUDA);
+    return 0;
+}
+#endif
+
 int bk_fail(baldro_backend *be, int code, const char *fmt, ...) {
     if (!be) return code;
     va_list ap;

@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "backend/backend.h"
 #include "config/config.h"
 #include "plugin/loader.h"
 
@@ -43,6 +44,17 @@ baldro_config *cli_resolve_config(baldro_cli *cli, const baldro_cli_config_opts 
 /* GOption entries for --config/--set, bound to `opts`. */
 void cli_add_config_options(GOptionContext *ctx, baldro_cli_config_opts *opts);
 void cli_config_opts_clear(baldro_cli_config_opts *opts);
+
+/* Opens the compute backend runtime.backend names (runtime.device for CUDA): "cpu";
+ * "cuda", an error naming runtime.backend when there is no usable device or the build
+ * has no CUDA; "auto", the CUDA backend when a device is there, else the CPU one (the
+ * choice is logged). cfg NULL means the defaults (cpu). */
+int cli_open_backend(const baldro_config *cfg, baldro_backend **be, const baldro_ops **ops,
+                     baldro_error *err);
+/* The same from a name and device given elsewhere; `setting` names where they came from
+ * in messages ("runtime.backend", "--backend"). */
+int cli_open_backend_named(const char *setting, const char *backend, int64_t device,
+                           baldro_backend **be, const baldro_ops **ops, baldro_error *err);
 
 /* Parse a command's options with GOption; on error prints it and returns 0. */
 int cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *command);

@@ -1,4 +1,6 @@
-/* core/cli/cli_common.c: plugin loading and config resolution for the commands. */
+/* core/cli/cli_common.c: plugin loading, config resolution and backend selection for the
+ * commands. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,4 +93,58 @@ int cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *command)
         return 0;
     }
     return 1;
+}
+
+int cli_open_backend_named(const char *setting, const char *backend, int64_t device,
+                           baldro_backend **be, const baldro_ops **ops, baldro_error *err) {
+    if (!backend || !strcmp(backend, "cpu")) return baldro_backend_cpu_open(0, be, ops, err);
+    int is_cuda = !strcmp(backend, "cuda"), is_auto = !strcmp(backend, "auto");
+    if (!is_cuda && !is_auto)
+        return baldro_error_set(err, BALDRO_EINVAL, "%s: '%s' is not one of cpu, cuda, auto",
+                                setting, backend);
+    if (device < 0 || device > INT_MAX)
+        return baldro_error_set(err, BALDRO_EINVAL, "%s: device %lld is not a device index",
+                                setting, (long long)device);
+    if (is_cuda) {
+        baldro_error e = {0};
+        int rc = baldro_backend_cuda_open((int)device, be, ops, &e);
+        if (rc != BALDRO_OK)
+            return baldro_error_set(err, rc, "%s = \"cuda\": %s", setting, e.msg);
+        LOG_INFO("backend: cuda, device %lld", (long long)device);
+        return BALDRO_OK;
+    }
+    /* auto: CUDA when it is there and opens; the CPU otherwise, saying why. */
+    char why[256];
+    if (baldro_backend_cuda_available(why, sizeof why)) {
+        baldro_error e = {0};
+        if (baldro_backend_cuda_open((int)device, be, ops, &e) == BALDRO_OK) {
+            LOG_INFO("backend: auto -> cuda, device %lld", (long long)device);
+            return BALDRO_OK;
+        }
+        g_strlcpy(why, e.msg, sizeof why);
+    }
+    LOG_INFO("backend: auto -> cpu (%s)", why);
+    return baldro_backend_cpu_open(0, be, ops, err);
+}
+
+int cli_open_backend(const baldro_config *cfg, baldro_backend **be, const baldro_ops **ops,
+                     baldro_error *err) {
+    const char *backend = "cpu";
+    int64_t device = 0;
+    if (cfg) {
+        /* Absent (a test's own defaults) reads as the defaults: cpu, device 0. */
+        if (baldro_config_kind(cfg, "runtime.backend") != BALDRO_CFG_NONE &&
+            baldro_config_get_string(cfg, "runtime.backend", &backend) != BALDRO_OK)
+            return baldro_error_set(err, BALDRO_EINVAL, "runtime.backend: expected a string");
+        if (baldro_config_kind(cfg, "runtime.device") != BALDRO_CFG_NONE &&
+            baldro_config_get_int(cfg, "runtime.device", &device) != BALDRO_OK)
+            return baldro_error_set(err, BALDRO_EINVAL, "runtime.device: expected an integer");
+    }
+    const char *origin = cfg ? baldro_config_origin(cfg, "runtime.backend") : NULL;
+    char setting[512];
+    if (origin && strcmp(origin, "defaults") != 0)
+        snprintf(setting, sizeof setting, "%s: runtime.backend", origin);
+    else
+        snprintf(setting, sizeof setting, "runtime.backend");
+    return cli_open_backend_named(setting, backend, device, be, ops, err);
 }

@@ -42,7 +42,8 @@ int cmd_convert(baldro_cli *cli, int argc, char **argv) {
     cli_load_plugins(cli, 1);
     const baldro_ops *ops;
     rc = BALDRO_EXIT_FAILED;
-    if (baldro_backend_cpu_open(0, &be, &ops, &err) ||
+    /* A format conversion: the CPU backend (the defaults), whatever the machine has. */
+    if (cli_open_backend(NULL, &be, &ops, &err) ||
         baldro_model_open_path(baldro_loader_registry(cli->loader), ops, be, src,
                                (baldro_model_limits){.max_batch = 1, .max_seq = 1}, &m, &err)) {
         cli_error("convert: %s", err.msg);

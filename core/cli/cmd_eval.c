@@ -562,7 +562,7 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
     const baldro_ops *ops;
     baldro_model_limits lim = {.max_batch = (int32_t)batch, .max_seq = (int32_t)longest - 1,
                                .gen_batch = (int32_t)batch, .gen_len = P + (int32_t)max_new};
-    if (baldro_backend_cpu_open(0, &be, &ops, &err) ||
+    if (cli_open_backend(cfg, &be, &ops, &err) ||
         baldro_model_open_hf_dir(reg, ops, be, mdir, lim, &m, &err)) {
         cli_error("eval: %s", err.msg);
         goto done;

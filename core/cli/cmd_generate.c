@@ -84,8 +84,8 @@ static char *l2c_detok(const baldro_l2c_tokenizer *t, int32_t prev, const int32_
 }
 
 int cmd_generate(baldro_cli *cli, int argc, char **argv) {
-    char *model = NULL, *prompt = NULL, *tok_path = NULL, *tpl_name = NULL;
-    gint max_new = 64;
+    char *model = NULL, *prompt = NULL, *tok_path = NULL, *tpl_name = NULL, *backend = NULL;
+    gint max_new = 64, device = 0;
     gdouble temperature = 0.0, top_p = 1.0;
     gint64 seed = 0;
     GOptionEntry entries[] = {
@@ -104,6 +104,9 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
          "Sampling temperature; 0 (default) is greedy", "T"},
         {"top-p", 0, 0, G_OPTION_ARG_DOUBLE, &top_p, "Nucleus mass for sampling (default 1)", "P"},
         {"seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Sampling seed (default 0)", "S"},
+        {"backend", 0, 0, G_OPTION_ARG_STRING, &backend,
+         "cpu (default), cuda, or auto (cuda when a device is there)", "NAME"},
+        {"device", 0, 0, G_OPTION_ARG_INT, &device, "CUDA device index (default 0)", "N"},
         G_OPTION_ENTRY_NULL};
     GOptionContext *ctx = g_option_context_new("- generate text from a checkpoint");
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -172,7 +175,8 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
     const baldro_ops *ops;
     baldro_model_limits lim = {.max_batch = 1, .max_seq = 1, .gen_batch = 1,
                                .gen_len = (int32_t)n + max_new};
-    if (baldro_backend_cpu_open(0, &be, &ops, &err) ||
+    if (cli_open_backend_named("--backend", backend ? backend : "cpu", device, &be, &ops,
+                               &err) ||
         baldro_model_open_path(baldro_loader_registry(cli->loader), ops, be, model, lim, &m,
                                &err)) {
         cli_error("generate: %s", err.msg);
@@ -225,6 +229,7 @@ done:
     g_free(text);
     g_free(tok_path);
     g_free(tpl_name);
+    g_free(backend);
     g_free(model);
     g_free(prompt);
     return rc;

@@ -396,7 +396,7 @@ static int cmd_train(baldro_cli *cli, int argc, char **argv, int unlearn) {
     if (j.d_probe && (int32_t)j.d_probe->longest - 1 > seq) seq = (int32_t)j.d_probe->longest - 1;
     baldro_model_limits lim = {.max_batch = rows, .max_seq = seq, .train = 1,
                                .recompute = recompute};
-    if (baldro_backend_cpu_open(0, &j.be, &j.ops, &err) ||
+    if (cli_open_backend(j.cfg, &j.be, &j.ops, &err) ||
         open_model(&j, resume, lim, &j.m, &err)) {
         cli_error("%s: %s", what, err.msg);
         goto done;

@@ -31,6 +31,7 @@ typedef struct rule {
 
 static const char *const templates[] = { "auto", "llama2", "llama3", "qwen3", "mistral", "plain", NULL };
 static const char *const backends[] = { "cpu", "cuda", NULL };
+static const char *const runtimes[] = { "cpu", "cuda", "auto", NULL };
 static const char *const dtypes[] = { "fp32", "bf16", NULL };
 static const char *const modes[] = { "none", "dv", "group", NULL };
 static const char *const directions[] = { "official", "worst_case", NULL };
@@ -44,6 +45,8 @@ static const rule rules[] = {
     ONE_OF("model.template", templates),
     ONE_OF("model.backend", backends),
     ONE_OF("model.dtype", dtypes),
+    ONE_OF("runtime.backend", runtimes),
+    GE("runtime.device", 0),
     GT("trainer.lr", 0),
     GE("trainer.epochs", 1),
     GE("trainer.per_device_batch", 1),

@@ -1,0 +1,159 @@
+/*
+ * core/backend/cuda/cuda_rope.cu: rotary position embedding: the cos/sin table and the
+ * in-place rotation (forward) and its inverse (backward).
+ *
+ * The table is built on the host, by the same float operations in the same order as
+ * cpu_rope.c (Hugging Face's fp32 inv_freq and angles, Llama-3.1 scaling, cos/sin in
+ * double then rounded), and uploaded: it is made once at set-up, and the device's
+ * powf/cos differ from glibc's in the last bits. This file's host code is compiled with
+ * -ffp-contract=off (core/CMakeLists.txt) so no product and sum fuse.
+ * The rotation rounds each product and sum on its own (__fmul_rn/__fadd_rn, which nvcc
+ * never contracts into an FMA), as cpu_rope.c does.
+ *
+ * pos0 lives in device memory: a row whose positions leave the table is skipped and
+ * reported by the next synchronising call (cuda_dev_error).
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "backend/cuda/cuda_internal.h"
+
+#define ROPE_THREADS 128
+#define ROPE_MAX_BLOCKS 65535u
+
+/* HF's _compute_default_rope_parameters, then the scaling's adjustment, all in float
+ * (see cpu_rope.c for why each step is written this way). */
+static float rope_inv_freq(const baldro_rope_params *p, int64_t i) {
+    const int64_t D = p->head_dim;
+    float inv = 1.0f / powf((float)p->theta, (float)(2 * i) / (float)D);
+    if (p->scaling == BALDRO_ROPE_LINEAR) return inv / (float)p->factor;
+    if (p->scaling != BALDRO_ROPE_LLAMA3) return inv;
+    const double orig = (double)p->original_max_positions;
+    const float factor = (float)p->factor, lff = (float)p->low_freq_factor;
+    const float low_wl = (float)(orig / p->low_freq_factor);
+    const float high_wl = (float)(orig / p->high_freq_factor);
+    const float band = (float)(p->high_freq_factor - p->low_freq_factor);
+    float wavelen = (1.0f / inv) * (float)(2.0 * M_PI);
+    float inv_llama = wavelen > low_wl ? inv / factor : inv;
+    float smooth = ((1.0f / wavelen) * (float)orig - lff) / band;
+    float smoothed = (1.0f - smooth) * inv_llama / factor + smooth * inv_llama;
+    int medium = !(wavelen < high_wl) && !(wavelen > low_wl);
+    return medium ? smoothed : inv_llama;
+}
+
+int cuda_rope_table(baldro_backend *be, baldro_tensor *table, const baldro_rope_params *p) {
+    const char *op = "rope_table";
+    if (!p) return bk_fail(be, BALDRO_EINVAL, "%s: params is NULL", op);
+    if (p->struct_size < sizeof(baldro_rope_params))
+        return bk_fail(be, BALDRO_EINVAL, "%s: params.struct_size=%u, expected >= %zu", op,
+                       p->struct_size, sizeof(baldro_rope_params));
+    if (p->head_dim <= 0 || p->head_dim % 2)
+        return bk_fail(be, BALDRO_EINVAL, "%s: head_dim=%d, expected a positive even number", op,
+                       (int)p->head_dim);
+    if (p->max_positions < 0)
+        return bk_fail(be, BALDRO_EINVAL, "%s: max_positions=%d, expected >= 0", op,
+                       (int)p->max_positions);
+    if (!(p->theta > 0.0) || !isfinite(p->theta))
+        return bk_fail(be, BALDRO_EINVAL, "%s: theta=%g, expected > 0", op, p->theta);
+    if (p->scaling != BALDRO_ROPE_NONE && p->scaling != BALDRO_ROPE_LINEAR &&
+        p->scaling != BALDRO_ROPE_LLAMA3)
+        return bk_fail(be, BALDRO_EINVAL, "%s: scaling=%d is not a baldro_rope_scaling", op,
+                       (int)p->scaling);
+    if (p->scaling != BALDRO_ROPE_NONE && !(p->factor > 0.0))
+        return bk_fail(be, BALDRO_EINVAL, "%s: factor=%g, expected > 0", op, p->factor);
+    if (p->scaling == BALDRO_ROPE_LLAMA3) {
+        if (!(p->low_freq_factor > 0.0) || !(p->high_freq_factor > p->low_freq_factor))
+            return bk_fail(be, BALDRO_EINVAL,
+                           "%s: low_freq_factor=%g, high_freq_factor=%g, expected "
+                           "0 < low < high",
+                           op, p->low_freq_factor, p->high_freq_factor);
+        if (p->original_max_positions <= 0)
+            return bk_fail(be, BALDRO_EINVAL, "%s: original_max_positions=%d, expected > 0", op,
+                           (int)p->original_max_positions);
+    }
+    BK_TRY(bk_check_tensor(be, op, "table", table, BALDRO_DT_F32, 2));
+    BK_TRY(bk_check_dim_val(be, op, "table", table, 0, p->max_positions, "max_positions"));
+    BK_TRY(bk_check_dim_val(be, op, "table", table, 1, p->head_dim, "head_dim"));
+    const int64_t P = p->max_positions, D = p->head_dim, h = D / 2;
+    size_t bytes = baldro_tensor_bytes(table);
+    if (bytes == 0) return BALDRO_OK;
+    float *t = (float *)malloc(bytes);
+    if (!t) return bk_fail(be, BALDRO_ENOMEM, "%s: out of host memory for %zu bytes", op, bytes);
+    for (int64_t i = 0; i < h; i++) {
+        float inv = rope_inv_freq(p, i);
+        for (int64_t pos = 0; pos < P; pos++) {
+            float ang = (float)pos * inv;
+            t[pos * D + i] = (float)cos((double)ang);
+            t[pos * D + h + i] = (float)sin((double)ang);
+        }
+    }
+    cudaError_t e = cudaMemcpyAsync(table->data, t, bytes, cudaMemcpyHostToDevice,
+                                    cuda_stream(be));
+    int rc = cuda_check(be, e, op, "cudaMemcpyAsync");
+    /* Wait before freeing the host copy (the copy may still be reading it). */
+    if (rc == BALDRO_OK) rc = cuda_sync(be, op);
+    else (void)cudaStreamSynchronize(cuda_stream(be));
+    free(t);
+    return rc;
+}
+
+/* One block per (b, t) row of x[B,T,H,D]; threads over its H * D/2 pairs. sgn = +1:
+ * forward, -1: the inverse rotation. */
+__global__ void k_rope(float *x, const float *table, const int32_t *pos0, int64_t B, int64_t T,
+                       int64_t H, int64_t D, int64_t P, float sgn, int interleaved,
+                       cuda_dev_error *err, int opid) {
+    const int64_t h = D / 2, npairs = H * h;
+    for (int64_t row = blockIdx.x; row < B * T; row += gridDim.x) {
+        int64_t b = row / T, t = row - b * T;
+        int64_t start = pos0 ? (int64_t)pos0[b] : 0;
+        /* The CPU's condition, per batch row: every position of row b in the table. */
+        if (start < 0 || start + T > P) {
+            if (threadIdx.x == 0) cuda_dev_flag(err, CUDA_DERR_POS_TABLE, opid, b, start, P, T);
+            continue;
+        }
+        const float *c = table + (start + t) * D, *s = c + h;
+        float *xr = x + row * H * D;
+        for (int64_t k = threadIdx.x; k < npairs; k += blockDim.x) {
+            int64_t hd = k / h, i = k - hd * h;
+            float *xh = xr + hd * D;
+            int64_t ia = interleaved ? 2 * i : i, ib = interleaved ? 2 * i + 1 : i + h;
+            float a = xh[ia], bb = xh[ib], ci = c[i], si = sgn * s[i];
+            xh[ia] = __fsub_rn(__fmul_rn(a, ci), __fmul_rn(bb, si));
+            xh[ib] = __fadd_rn(__fmul_rn(bb, ci), __fmul_rn(a, si));
+        }
+    }
+}
+
+static int cuda_rope_apply(baldro_backend *be, const char *op, int opid, const char *xn,
+                           baldro_tensor *x, const baldro_tensor *table,
+                           const baldro_tensor *pos0, int interleaved, float sgn) {
+    BK_TRY(bk_check_tensor(be, op, xn, x, BALDRO_DT_F32, 4));
+    BK_TRY(bk_check_tensor(be, op, "table", table, BALDRO_DT_F32, 2));
+    BK_TRY(bk_check_dim(be, op, "table", table, 1, xn, x, 3));
+    const int64_t B = x->shape[0], T = x->shape[1], H = x->shape[2], D = x->shape[3];
+    const int64_t P = table->shape[0];
+    if (D % 2)
+        return bk_fail(be, BALDRO_EINVAL, "%s: %s.shape[3]=%lld, expected an even head dim", op, xn,
+                       (long long)D);
+    BK_TRY(cuda_check_pos0(be, op, pos0, B, "x.shape[0]"));
+    if (B * T * H * D == 0) return BALDRO_OK;
+    int64_t rows = B * T;
+    unsigned grid = rows > (int64_t)ROPE_MAX_BLOCKS ? ROPE_MAX_BLOCKS : (unsigned)rows;
+    k_rope<<<grid, ROPE_THREADS, 0, cuda_stream(be)>>>(
+        (float *)x->data, (const float *)table->data, pos0 ? (const int32_t *)pos0->data : NULL,
+        B, T, H, D, P, sgn, interleaved, cuda_st(be)->d_err, opid);
+    CUDA_LAUNCHED(be, op);
+    return BALDRO_OK;
+}
+
+int cuda_rope_fwd(baldro_backend *be, baldro_tensor *x, const baldro_tensor *table,
+                  const baldro_tensor *pos0, int interleaved) {
+    return cuda_rope_apply(be, "rope_fwd", CUDA_OP_ROPE_FWD, "x", x, table, pos0, interleaved,
+                           1.0f);
+}
+
+int cuda_rope_bwd(baldro_backend *be, baldro_tensor *dx, const baldro_tensor *table,
+                  const baldro_tensor *pos0, int interleaved) {
+    return cuda_rope_apply(be, "rope_bwd", CUDA_OP_ROPE_BWD, "dx", dx, table, pos0, interleaved,
+                           -1.0f);
+}

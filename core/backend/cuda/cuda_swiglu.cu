@@ -1,0 +1,87 @@
+/*
+ * core/backend/cuda/cuda_swiglu.cu: the SwiGLU activation out = silu(gate) * up, with
+ * silu(g) = g / (1 + exp(-g)) (PyTorch's formula), and its backward
+ *   dgate = dout * up * s * (1 + g * (1 - s)),  dup = dout * silu(g),  s = sigmoid(g),
+ * as cpu_swiglu.c. expf is the accurate one (no fast-math), within 2 ulp.
+ *
+ * dgate may alias gate and dup may alias up: each thread reads its element's g, u and
+ * dout before it writes that element's gradients, so the aliasing is harmless.
+ */
+#include "backend/cuda/cuda_internal.h"
+
+#define SWIGLU_THREADS 256
+#define SWIGLU_MAX_BLOCKS 65535u
+
+__global__ void k_swiglu_fwd(float *out, const float *g, const float *u, int64_t n) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float gi = g[i];
+        out[i] = gi / (1.0f + expf(-gi)) * u[i];
+    }
+}
+
+__global__ void k_swiglu_bwd(float *dg, float *du, const float *d, const float *g, const float *u,
+                             int64_t n) {
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float gi = g[i], ui = u[i], di = d[i];
+        float den = 1.0f + expf(-gi), s = 1.0f / den;
+        float dui = di * (gi / den); /* silu(g) exactly as the forward rounds it */
+        float dgi = di * ui * (s * (1.0f + gi * (1.0f - s)));
+        du[i] = dui;
+        dg[i] = dgi;
+    }
+}
+
+static unsigned swiglu_grid(baldro_backend *be, int64_t n) {
+    unsigned cap = (unsigned)cuda_st(be)->n_sm * 32u;
+    if (cap < 1 || cap > SWIGLU_MAX_BLOCKS) cap = SWIGLU_MAX_BLOCKS;
+    return cuda_grid(n, SWIGLU_THREADS, cap);
+}
+
+int cuda_swiglu_fwd(baldro_backend *be, baldro_tensor *out, const baldro_tensor *gate,
+                    const baldro_tensor *up) {
+    const char *op = "swiglu_fwd";
+    BK_TRY(bk_check_tensor(be, op, "gate", gate, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_tensor(be, op, "up", up, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_tensor(be, op, "out", out, BALDRO_DT_F32, 0));
+    int64_t n = baldro_tensor_numel(gate);
+    BK_TRY(bk_check_numel(be, op, "up", up, n, "gate.numel"));
+    BK_TRY(bk_check_numel(be, op, "out", out, n, "gate.numel"));
+    BK_TRY(bk_check_disjoint(be, op, "out", out, "gate", gate));
+    BK_TRY(bk_check_disjoint(be, op, "out", out, "up", up));
+    if (n == 0) return BALDRO_OK;
+    k_swiglu_fwd<<<swiglu_grid(be, n), SWIGLU_THREADS, 0, cuda_stream(be)>>>(
+        (float *)out->data, (const float *)gate->data, (const float *)up->data, n);
+    CUDA_LAUNCHED(be, op);
+    return BALDRO_OK;
+}
+
+int cuda_swiglu_bwd(baldro_backend *be, baldro_tensor *dgate, baldro_tensor *dup,
+                    const baldro_tensor *dout, const baldro_tensor *gate, const baldro_tensor *up) {
+    const char *op = "swiglu_bwd";
+    BK_TRY(bk_check_tensor(be, op, "dout", dout, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_tensor(be, op, "gate", gate, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_tensor(be, op, "up", up, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_tensor(be, op, "dgate", dgate, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_tensor(be, op, "dup", dup, BALDRO_DT_F32, 0));
+    int64_t n = baldro_tensor_numel(dout);
+    BK_TRY(bk_check_numel(be, op, "gate", gate, n, "dout.numel"));
+    BK_TRY(bk_check_numel(be, op, "up", up, n, "dout.numel"));
+    BK_TRY(bk_check_numel(be, op, "dgate", dgate, n, "dout.numel"));
+    BK_TRY(bk_check_numel(be, op, "dup", dup, n, "dout.numel"));
+    /* Permitted aliasing is exact (dgate == gate, dup == up), as on the CPU. */
+    if (dgate->data != gate->data) BK_TRY(bk_check_disjoint(be, op, "dgate", dgate, "gate", gate));
+    if (dup->data != up->data) BK_TRY(bk_check_disjoint(be, op, "dup", dup, "up", up));
+    BK_TRY(bk_check_disjoint(be, op, "dgate", dgate, "dout", dout));
+    BK_TRY(bk_check_disjoint(be, op, "dup", dup, "dout", dout));
+    BK_TRY(bk_check_disjoint(be, op, "dgate", dgate, "dup", dup));
+    BK_TRY(bk_check_disjoint(be, op, "dgate", dgate, "up", up));
+    BK_TRY(bk_check_disjoint(be, op, "dup", dup, "gate", gate));
+    if (n == 0) return BALDRO_OK;
+    k_swiglu_bwd<<<swiglu_grid(be, n), SWIGLU_THREADS, 0, cuda_stream(be)>>>(
+        (float *)dgate->data, (float *)dup->data, (const float *)dout->data,
+        (const float *)gate->data, (const float *)up->data, n);
+    CUDA_LAUNCHED(be, op);
+    return BALDRO_OK;
+}
