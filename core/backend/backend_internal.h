@@ -76,4 +76,12 @@ int bk_check_disjoint(baldro_backend *be, const char *op, const char *an, const 
         if (bk_rc_ != BALDRO_OK) return bk_rc_;                                                    \
     } while (0)
 
+/* ---- shared op pieces -------------------------------------------------------------- */
+
+/* rope_table's checks of its params and table (backend_rope.c), then the host table:
+ * t[max_positions * head_dim] as ops.h describes it, on `threads` threads. */
+int bk_rope_table_check(baldro_backend *be, const baldro_tensor *table,
+                        const baldro_rope_params *p);
+void bk_rope_table_fill(const baldro_rope_params *p, float *t, int threads);
+
 #endif /* BALDRO_BACKEND_INTERNAL_H */
