@@ -38,7 +38,10 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cuda", help="cuda (default) or cpu")
     ap.add_argument("--small", action="store_true", help="the small shape (CPU smoke test)")
-    ap.add_argument("--dtype", choices=["bf16", "fp32"], default="bf16")
+    ap.add_argument("--dtype", choices=["bf16", "fp32", "amp"], default="bf16",
+                    help="bf16 weights and compute (default); fp32; amp: fp32 weights and "
+                    "optimizer under torch.autocast(bf16), the arithmetic of baldro's "
+                    "runtime.precision = bf16 (bf16 GEMMs, fp32 master weights)")
     ap.add_argument("--batch", type=int)
     ap.add_argument("--seq", type=int)
     ap.add_argument("--steps", type=int, help="timed training steps")
@@ -90,6 +93,10 @@ def main():
         sys.exit("torch_step.py: torch sees no CUDA device")
     torch.manual_seed(args.seed)
     dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
+    amp = args.dtype == "amp"
+
+    def autocast():
+        return torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=amp)
     shape = SMALL if args.small else BIG
     config = transformers.LlamaConfig(
         **shape,
@@ -153,7 +160,8 @@ def main():
         ids = torch.randint(0, V, (args.batch, args.seq), generator=g).to(dev)
 
         def step():
-            out = model(input_ids=ids, labels=ids)  # HF shifts the labels inside
+            with autocast():
+                out = model(input_ids=ids, labels=ids)  # HF shifts the labels inside
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
@@ -203,7 +211,7 @@ def main():
             kw["cache_implementation"] = "static"
         if cuda:
             torch.cuda.reset_peak_memory_stats(dev)
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             model.generate(prompts, max_new_tokens=4, min_new_tokens=4, **kw)  # warm-up
             sync()
             s0 = time.perf_counter()

@@ -5,17 +5,20 @@
 #
 #   1. configures and builds a Release build with -DBALDRO_CUDA=ON in build-device/
 #      (only baldro-device-check and the llama plugin; no Criterion needed);
-#   2. baldro-device-check --backend cuda: every op, a training step and greedy
-#      generation against the CPU backend (exit 1 here if anything FAILs);
-#   3. baldro-device-check --backend cuda --bench: the Llama-3.2-1B-shaped training step
-#      and 128 x 200 greedy decoding;
+#   2. baldro-device-check --backend cuda --precision fp32, then --precision bf16: every
+#      op, a training step and greedy generation against the CPU backend (exit 1 here if
+#      anything FAILs in either);
+#   3. baldro-device-check --backend cuda --bench (bf16 GEMMs, as the PyTorch peer): the
+#      Llama-3.2-1B-shaped training step and 128 x 200 greedy decoding;
 #   4. bench/torch_step.py, the PyTorch peer (bf16, sdpa, fused AdamW), when torch with
 #      CUDA can be imported or installed (pip, only when an index answers);
 #   5. prints one Markdown table (metric, baldro, PyTorch, ratio) for docs/performance.md.
 #
 # Everything lands in device-check-results/ (raw output, JSON, the table). Each stage runs
-# under `timeout`; the whole is meant to take 3-5 minutes and stops starting new stages
-# after DEADLINE seconds (default 420). Environment: PYTHON (default python3), CUDA_ARCH
+# under `timeout` (build 100 + 200 s, checks 90 s each, bench 180 s, PyTorch 120 s, its
+# pip install only before 200 s); the whole is meant to take 3-5 minutes on an H100, and
+# no stage starts after DEADLINE seconds (default 300), so it ends within about 7 minutes
+# even when every stage runs to its timeout. Environment: PYTHON (default python3), CUDA_ARCH
 # (default: the card's compute capability), BATCH (default 4), SKIP_TORCH=1, BUILD_DIR,
 # OUT_DIR.
 # Exit status: 1 if the check failed, 2 if the build failed, 3 if the benchmark failed,
@@ -25,7 +28,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$root/build-device}
 out=${OUT_DIR:-$root/device-check-results}
 py=${PYTHON:-python3}
-deadline=${DEADLINE:-420}
+deadline=${DEADLINE:-300}
 mkdir -p "$out"
 SECONDS=0
 log() { printf '[device-check %3ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -59,14 +62,25 @@ if ! { timeout 100 cmake -S "$root" -B "$build" "${gen[@]}" "${cfg[@]}" &&
 fi
 exe="$build/bin/baldro-device-check"
 
-# ---- 2. the check -----------------------------------------------------------------------
-log "check: ops, training step, generation vs the CPU backend"
-timeout 120 "$exe" --backend cuda --json "$out/check.json" 2>&1 | tee "$out/check.txt"
-check_rc=${PIPESTATUS[0]}
-if [ "$check_rc" -ne 0 ]; then
-    log "CHECK FAILED (exit $check_rc): the FAIL rows above; $out/check.txt"
-    grep -E ' FAIL' "$out/check.txt" >&2 || true
-fi
+# ---- 2. the checks, fp32 then bf16 ------------------------------------------------------
+check_rc=0
+for prec in fp32 bf16; do
+    sfx=$([ "$prec" = fp32 ] && echo "" || echo "-bf16")
+    if late; then
+        log "skipping the $prec check: past the ${deadline}s deadline"
+        check_rc=1
+        continue
+    fi
+    log "check ($prec GEMMs): ops, training step, generation vs the CPU backend"
+    timeout 90 "$exe" --backend cuda --precision "$prec" --json "$out/check$sfx.json" 2>&1 |
+        tee "$out/check$sfx.txt"
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -ne 0 ]; then
+        check_rc=1
+        log "CHECK FAILED ($prec, exit $rc): the FAIL rows above; $out/check$sfx.txt"
+        grep -E ' FAIL' "$out/check$sfx.txt" >&2 || true
+    fi
+done
 
 # ---- 3. the benchmark -------------------------------------------------------------------
 bench_rc=0
@@ -74,8 +88,9 @@ if late; then
     log "skipping the benchmark: past the ${deadline}s deadline"
     bench_rc=124
 else
-    log "bench: Llama-3.2-1B shape, batch ${BATCH:-4} x 512; greedy 128 x 200"
-    timeout 240 "$exe" --backend cuda --bench --batch "${BATCH:-4}" --json "$out/bench.json" \
+    log "bench: Llama-3.2-1B shape, bf16 GEMMs, batch ${BATCH:-4} x 512; greedy 128 x 200"
+    timeout 180 "$exe" --backend cuda --bench --precision bf16 --batch "${BATCH:-4}" \
+        --json "$out/bench.json" \
         2>&1 | tee "$out/bench.txt"
     bench_rc=${PIPESTATUS[0]}
     [ "$bench_rc" -eq 0 ] || log "BENCH FAILED (exit $bench_rc)"
@@ -93,7 +108,7 @@ elif ! command -v "$py" > /dev/null; then
 elif late; then
     torch_note="skipped: past the ${deadline}s deadline"
 else
-    if ! have_torch; then
+    if ! have_torch && [ "$SECONDS" -lt 200 ]; then
         # Only when a package index answers (this machine may have no network at all).
         if timeout 15 "$py" -m pip download --no-deps --only-binary :all: --dest "$out/.pipcheck" \
                six > /dev/null 2>&1; then
@@ -105,7 +120,7 @@ else
     fi
     if have_torch; then
         log "PyTorch peer: bench/torch_step.py"
-        timeout 150 "$py" "$root/bench/torch_step.py" --device cuda --batch "${BATCH:-4}" \
+        timeout 120 "$py" "$root/bench/torch_step.py" --device cuda --batch "${BATCH:-4}" \
             > "$out/torch.json" 2> "$out/torch.err"
         trc=$?
         if [ "$trc" -ne 0 ] || [ ! -s "$out/torch.json" ]; then
@@ -132,7 +147,8 @@ def load(name):
             return json.loads(f.read().strip().splitlines()[-1])
     except (OSError, ValueError, IndexError):
         return None
-chk, bench, pt = load("check.json"), load("bench.json"), load("torch.json")
+chk, chk16 = load("check.json"), load("check-bf16.json")
+bench, pt = load("bench.json"), load("torch.json")
 b = (bench or {}).get("bench", {})
 t = pt or {}
 GiB = 1024.0 ** 3
@@ -161,21 +177,23 @@ rows = [
 ]
 print()
 print("**Device check on %s** (%s)." % (os.environ["CARD"], time.strftime("%Y-%m-%d")))
-if chk:
-    print("Op/step/generation check against the CPU backend: %d comparisons, %d FAIL, %d ties "
-          "(backend %s, act_dtype %s)." % (chk["n_checks"], chk["n_fail"], chk["n_ties"],
-                                           chk["backend"], chk["act_dtype"]))
-else:
-    print("Op check: no result (see check.txt).")
+for c, name in ((chk, "check.txt"), (chk16, "check-bf16.txt")):
+    if c:
+        print("Op/step/generation check against the CPU backend, %s GEMMs: %d comparisons, "
+              "%d FAIL, %d ties, %d info rows (backend %s, act_dtype %s, tolerance %g)." % (
+                  c.get("precision", "fp32"), c["n_checks"], c["n_fail"], c["n_ties"],
+                  c.get("n_info", 0), c["backend"], c["act_dtype"], c["tol"]))
+    else:
+        print("Op check: no result (see %s)." % name)
 print()
 print("Shape %s (hidden %s, %s layers, %s/%s heads, FFN %s, vocab %s, tied embeddings), "
-      "batch %s x seq %s; decoding %s prompts of %s tokens + %s new. baldro computes in %s; "
-      "PyTorch in %s (sdpa, %s, %s KV cache)." % (
+      "batch %s x seq %s; decoding %s prompts of %s tokens + %s new. baldro: %s GEMMs "
+      "(fp32 master weights and activations); PyTorch in %s (sdpa, %s, %s KV cache)." % (
           b.get("shape", "?"), b.get("hidden", "?"), b.get("layers", "?"), b.get("heads", "?"),
           b.get("kv_heads", "?"), b.get("intermediate", "?"), b.get("vocab", "?"),
           b.get("batch", "?"), b.get("seq", "?"), b.get("gen_prompts", "?"),
           b.get("gen_prompt_len", "?"), b.get("gen_new", "?"),
-          (bench or {}).get("act_dtype", "?"), t.get("dtype", "?"), t.get("optimizer", "AdamW"),
+          (bench or {}).get("precision", "?"), t.get("dtype", "?"), t.get("optimizer", "AdamW"),
           t.get("gen_cache", "?")))
 print()
 print("| metric | baldro | PyTorch | ratio |")

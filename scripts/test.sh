@@ -5,7 +5,7 @@
 #   ./scripts/test.sh --no-sanitize   skips the sanitizer pass (faster local loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh --test  # chromium, libpng: the report rendering test
 jobs=$(nproc)
 werror=OFF
 [ "${CI:-}" = "true" ] && werror=ON

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/backend_internal.h"
 
@@ -23,15 +24,34 @@ void baldro_backend_get_stats(baldro_backend *be, baldro_backend_stats *st) {
     st->bytes_peak = be->bytes_peak;
     st->n_allocs = be->n_allocs;
     st->threads = be->threads;
+    st->precision = be->precision;
+    st->bytes_bf16 = be->bytes_bf16;
+}
+
+const char *baldro_precision_name(baldro_precision p) {
+    return p == BALDRO_PRECISION_BF16 ? "bf16" : "fp32";
+}
+
+int baldro_precision_parse(const char *s, baldro_precision *out) {
+    if (s && !strcmp(s, "fp32")) {
+        *out = BALDRO_PRECISION_FP32;
+        return BALDRO_OK;
+    }
+    if (s && !strcmp(s, "bf16")) {
+        *out = BALDRO_PRECISION_BF16;
+        return BALDRO_OK;
+    }
+    return BALDRO_EINVAL;
 }
 
 #if !BALDRO_HAVE_CUDA
 /* Without nvcc at configure time there is no CUDA backend; callers still link. */
 #define BK_NO_CUDA "this build has no CUDA backend (configure with nvcc on PATH)"
 
-int baldro_backend_cuda_open(int device, baldro_backend **be, const baldro_ops **ops,
-                             baldro_error *err) {
+int baldro_backend_cuda_open(int device, baldro_precision precision, baldro_backend **be,
+                             const baldro_ops **ops, baldro_error *err) {
     (void)device;
+    (void)precision;
     if (be) *be = NULL;
     if (ops) *ops = NULL;
     return baldro_error_set(err, BALDRO_EUNSUPPORTED, "%s", BK_NO_CUDA);

@@ -21,6 +21,8 @@ struct baldro_backend {
     char err[512]; /* last error, one line; "" when none                           */
     size_t bytes_live, bytes_peak;
     uint64_t n_allocs;
+    baldro_precision precision; /* GEMM precision (fp32 unless the backend opened bf16) */
+    size_t bytes_bf16;          /* of bytes_live: the backend's bf16 copies and scratch */
     /* Frees the implementation's state, including every block still allocated. The
      * generic baldro_backend_close frees the handle itself afterwards.               */
     void (*close)(baldro_backend *be);

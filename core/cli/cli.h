@@ -40,6 +40,9 @@ baldro_loader *cli_load_plugins(baldro_cli *cli, int quiet_rejections);
 /* Build the resolved config: defaults + plugin parameters + --config file + --set
  * overrides, then validate. On error prints one line and returns NULL. */
 baldro_config *cli_resolve_config(baldro_cli *cli, const baldro_cli_config_opts *opts);
+/* The same, leaving the message in `err` instead of printing it. */
+baldro_config *cli_resolve_config_err(baldro_cli *cli, const baldro_cli_config_opts *opts,
+                                      baldro_error *err);
 
 /* GOption entries for --config/--set, bound to `opts`. */
 void cli_add_config_options(GOptionContext *ctx, baldro_cli_config_opts *opts);
@@ -52,9 +55,15 @@ void cli_config_opts_clear(baldro_cli_config_opts *opts);
 int cli_open_backend(const baldro_config *cfg, baldro_backend **be, const baldro_ops **ops,
                      baldro_error *err);
 /* The same from a name and device given elsewhere; `setting` names where they came from
- * in messages ("runtime.backend", "--backend"). */
+ * in messages ("runtime.backend", "--backend"). GEMMs in fp32. */
 int cli_open_backend_named(const char *setting, const char *backend, int64_t device,
                            baldro_backend **be, const baldro_ops **ops, baldro_error *err);
+/* The same with a GEMM precision (runtime.precision, named `prec_setting` in messages):
+ * "fp32", or "bf16", which needs cuda (with "cpu" an error; "auto" on a machine without
+ * a device falls back to the fp32 CPU backend with a warning). */
+int cli_open_backend_prec(const char *setting, const char *backend, int64_t device,
+                          const char *prec_setting, const char *precision, baldro_backend **be,
+                          const baldro_ops **ops, baldro_error *err);
 
 /* Parse a command's options with GOption; on error prints it and returns 0. */
 int cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *command);
@@ -69,5 +78,8 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv);
 int cmd_finetune(baldro_cli *cli, int argc, char **argv);
 int cmd_unlearn(baldro_cli *cli, int argc, char **argv);
 int cmd_eval(baldro_cli *cli, int argc, char **argv);
+int cmd_report(baldro_cli *cli, int argc, char **argv);
+int cmd_tokenize(baldro_cli *cli, int argc, char **argv);
+int cmd_score(baldro_cli *cli, int argc, char **argv);
 
 #endif /* BALDRO_CORE_CLI_H */

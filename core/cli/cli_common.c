@@ -47,23 +47,29 @@ static int declare_params(baldro_config *cfg, const baldro_registry *reg, baldro
     return BALDRO_OK;
 }
 
+baldro_config *cli_resolve_config_err(baldro_cli *cli, const baldro_cli_config_opts *opts,
+                                      baldro_error *err) {
+    baldro_loader *ld = cli_load_plugins(cli, 0);
+    baldro_config *cfg = baldro_config_new(err);
+    if (!cfg) goto fail;
+    if (declare_params(cfg, baldro_loader_registry(ld), err) != BALDRO_OK) goto fail;
+    if (opts->config_path && baldro_config_load_file(cfg, opts->config_path, err) != BALDRO_OK)
+        goto fail;
+    for (char **s = opts->sets; s && *s; s++)
+        if (baldro_config_set_override(cfg, *s, err) != BALDRO_OK) goto fail;
+    if (baldro_config_validate(cfg, err) != BALDRO_OK) goto fail;
+    return cfg;
+fail:
+    baldro_config_free(cfg);
+    return NULL;
+}
+
 baldro_config *cli_resolve_config(baldro_cli *cli, const baldro_cli_config_opts *opts) {
     baldro_error err;
     baldro_error_clear(&err);
-    baldro_loader *ld = cli_load_plugins(cli, 0);
-    baldro_config *cfg = baldro_config_new(&err);
-    if (!cfg) goto fail;
-    if (declare_params(cfg, baldro_loader_registry(ld), &err) != BALDRO_OK) goto fail;
-    if (opts->config_path && baldro_config_load_file(cfg, opts->config_path, &err) != BALDRO_OK)
-        goto fail;
-    for (char **s = opts->sets; s && *s; s++)
-        if (baldro_config_set_override(cfg, *s, &err) != BALDRO_OK) goto fail;
-    if (baldro_config_validate(cfg, &err) != BALDRO_OK) goto fail;
+    baldro_config *cfg = cli_resolve_config_err(cli, opts, &err);
+    if (!cfg) cli_error("%s", err.msg);
     return cfg;
-fail:
-    cli_error("%s", err.msg);
-    baldro_config_free(cfg);
-    return NULL;
 }
 
 void cli_add_config_options(GOptionContext *ctx, baldro_cli_config_opts *opts) {
@@ -95,9 +101,21 @@ int cli_parse(GOptionContext *ctx, int *argc, char ***argv, const char *command)
     return 1;
 }
 
-int cli_open_backend_named(const char *setting, const char *backend, int64_t device,
-                           baldro_backend **be, const baldro_ops **ops, baldro_error *err) {
-    if (!backend || !strcmp(backend, "cpu")) return baldro_backend_cpu_open(0, be, ops, err);
+int cli_open_backend_prec(const char *setting, const char *backend, int64_t device,
+                          const char *prec_setting, const char *precision, baldro_backend **be,
+                          const baldro_ops **ops, baldro_error *err) {
+    baldro_precision prec = BALDRO_PRECISION_FP32;
+    if (baldro_precision_parse(precision ? precision : "fp32", &prec) != BALDRO_OK)
+        return baldro_error_set(err, BALDRO_EINVAL, "%s: '%s' is not one of fp32, bf16",
+                                prec_setting, precision);
+    int is_cpu = !backend || !strcmp(backend, "cpu");
+    /* bf16 GEMMs exist on the CUDA backend only; the CPU computes in fp32. */
+    if (is_cpu && prec == BALDRO_PRECISION_BF16)
+        return baldro_error_set(err, BALDRO_EINVAL,
+                                "%s: \"bf16\" needs the cuda backend (%s is \"cpu\", which "
+                                "computes in fp32)",
+                                prec_setting, setting);
+    if (is_cpu) return baldro_backend_cpu_open(0, be, ops, err);
     int is_cuda = !strcmp(backend, "cuda"), is_auto = !strcmp(backend, "auto");
     if (!is_cuda && !is_auto)
         return baldro_error_set(err, BALDRO_EINVAL, "%s: '%s' is not one of cpu, cuda, auto",
@@ -107,44 +125,64 @@ int cli_open_backend_named(const char *setting, const char *backend, int64_t dev
                                 setting, (long long)device);
     if (is_cuda) {
         baldro_error e = {0};
-        int rc = baldro_backend_cuda_open((int)device, be, ops, &e);
+        int rc = baldro_backend_cuda_open((int)device, prec, be, ops, &e);
         if (rc != BALDRO_OK)
             return baldro_error_set(err, rc, "%s = \"cuda\": %s", setting, e.msg);
-        LOG_INFO("backend: cuda, device %lld", (long long)device);
+        LOG_INFO("backend: cuda, device %lld, %s GEMMs", (long long)device,
+                 baldro_precision_name(prec));
         return BALDRO_OK;
     }
     /* auto: CUDA when it is there and opens; the CPU otherwise, saying why. */
     char why[256];
     if (baldro_backend_cuda_available(why, sizeof why)) {
         baldro_error e = {0};
-        if (baldro_backend_cuda_open((int)device, be, ops, &e) == BALDRO_OK) {
-            LOG_INFO("backend: auto -> cuda, device %lld", (long long)device);
+        if (baldro_backend_cuda_open((int)device, prec, be, ops, &e) == BALDRO_OK) {
+            LOG_INFO("backend: auto -> cuda, device %lld, %s GEMMs", (long long)device,
+                     baldro_precision_name(prec));
             return BALDRO_OK;
         }
         g_strlcpy(why, e.msg, sizeof why);
     }
-    LOG_INFO("backend: auto -> cpu (%s)", why);
+    if (prec == BALDRO_PRECISION_BF16)
+        LOG_WARN("backend: auto -> cpu (%s); %s = \"bf16\" falls back to fp32 there", why,
+                 prec_setting);
+    else
+        LOG_INFO("backend: auto -> cpu (%s)", why);
     return baldro_backend_cpu_open(0, be, ops, err);
+}
+
+int cli_open_backend_named(const char *setting, const char *backend, int64_t device,
+                           baldro_backend **be, const baldro_ops **ops, baldro_error *err) {
+    return cli_open_backend_prec(setting, backend, device, "precision", "fp32", be, ops, err);
+}
+
+/* "<origin>: <path>" when the setting came from a file or --set, else just the path. */
+static void setting_name(const baldro_config *cfg, const char *path, char *buf, size_t cap) {
+    const char *origin = cfg ? baldro_config_origin(cfg, path) : NULL;
+    if (origin && strcmp(origin, "defaults") != 0)
+        snprintf(buf, cap, "%s: %s", origin, path);
+    else
+        snprintf(buf, cap, "%s", path);
 }
 
 int cli_open_backend(const baldro_config *cfg, baldro_backend **be, const baldro_ops **ops,
                      baldro_error *err) {
-    const char *backend = "cpu";
+    const char *backend = "cpu", *precision = "fp32";
     int64_t device = 0;
     if (cfg) {
-        /* Absent (a test's own defaults) reads as the defaults: cpu, device 0. */
+        /* Absent (a test's own defaults) reads as the defaults: cpu, device 0, fp32. */
         if (baldro_config_kind(cfg, "runtime.backend") != BALDRO_CFG_NONE &&
             baldro_config_get_string(cfg, "runtime.backend", &backend) != BALDRO_OK)
             return baldro_error_set(err, BALDRO_EINVAL, "runtime.backend: expected a string");
         if (baldro_config_kind(cfg, "runtime.device") != BALDRO_CFG_NONE &&
             baldro_config_get_int(cfg, "runtime.device", &device) != BALDRO_OK)
             return baldro_error_set(err, BALDRO_EINVAL, "runtime.device: expected an integer");
+        if (baldro_config_kind(cfg, "runtime.precision") != BALDRO_CFG_NONE &&
+            baldro_config_get_string(cfg, "runtime.precision", &precision) != BALDRO_OK)
+            return baldro_error_set(err, BALDRO_EINVAL, "runtime.precision: expected a string");
     }
-    const char *origin = cfg ? baldro_config_origin(cfg, "runtime.backend") : NULL;
-    char setting[512];
-    if (origin && strcmp(origin, "defaults") != 0)
-        snprintf(setting, sizeof setting, "%s: runtime.backend", origin);
-    else
-        snprintf(setting, sizeof setting, "runtime.backend");
-    return cli_open_backend_named(setting, backend, device, be, ops, err);
+    char setting[512], prec_setting[512];
+    setting_name(cfg, "runtime.backend", setting, sizeof setting);
+    setting_name(cfg, "runtime.precision", prec_setting, sizeof prec_setting);
+    return cli_open_backend_prec(setting, backend, device, prec_setting, precision, be, ops, err);
 }

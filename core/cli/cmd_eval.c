@@ -33,6 +33,7 @@
 #include "io/json_strict.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/progress.h"
 
 /* One evaluated split: its data, the passes and the items handed to the metrics. */
 typedef struct ev_split {
@@ -122,17 +123,38 @@ static size_t split_longest(const ev_split *e) {
 }
 
 /* The passes the split's metrics need, once each. */
+/* Passes of a split, for the progress bar: answers, paraphrases, each perturbed answer,
+ * generations. */
+static int64_t split_passes(const ev_split *e) {
+    return 1 + (e->d_para != NULL) + (int64_t)e->n_pert +
+           ((e->needs & BALDRO_METRIC_NEEDS_GENERATIONS) != 0);
+}
+
+static void pass_done(baldro_progress *bar, const ev_split *e, const char *what) {
+    char extra[96];
+    g_snprintf(extra, sizeof extra, "%s: %s", e->name, what);
+    baldro_progress_update(bar, bar->done + 1, extra);
+}
+
 static int split_run(ev_split *e, baldro_model *m, const baldro_gen_request *rq, int32_t B,
-                     baldro_error *err) {
+                     baldro_progress *bar, baldro_error *err) {
     int rc = (e->needs & BALDRO_METRIC_NEEDS_TOKENS)
                  ? baldro_eval_score_tokens(m, e->d_gt, B, &e->gt, err)
                  : baldro_eval_score(m, e->d_gt, B, &e->gt, err);
-    if (!rc && e->d_para) rc = baldro_eval_score(m, e->d_para, B, &e->para, err);
+    if (!rc) pass_done(bar, e, "answers");
+    if (!rc && e->d_para) {
+        rc = baldro_eval_score(m, e->d_para, B, &e->para, err);
+        if (!rc) pass_done(bar, e, "paraphrases");
+    }
     e->pert = g_new0(baldro_item_scores, e->n_pert ? e->n_pert : 1);
-    for (size_t j = 0; !rc && j < e->n_pert; j++)
+    for (size_t j = 0; !rc && j < e->n_pert; j++) {
         rc = baldro_eval_score(m, e->d_pert[j], B, &e->pert[j], err);
-    if (!rc && (e->needs & BALDRO_METRIC_NEEDS_GENERATIONS))
+        if (!rc) pass_done(bar, e, "perturbed answers");
+    }
+    if (!rc && (e->needs & BALDRO_METRIC_NEEDS_GENERATIONS)) {
         rc = baldro_eval_generate(m, rq, e->s, &e->gen, err);
+        if (!rc) pass_done(bar, e, "generations");
+    }
     return rc;
 }
 
@@ -575,9 +597,14 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
             desc->str, cls ? ", gibberish classifier" : "");
     g_string_free(desc, TRUE);
     double t0 = now_s();
+    int64_t n_passes = 0;
+    for (int k = 0; k < BALDRO_SUITE_NSPLIT; k++)
+        if (sp[k].s) n_passes += split_passes(&sp[k]);
+    baldro_progress bar;
+    baldro_progress_start(&bar, "eval", n_passes, "passes");
     for (int k = 0; k < BALDRO_SUITE_NSPLIT; k++) {
         if (!sp[k].s) continue;
-        if (split_run(&sp[k], m, &rq, (int32_t)batch, &err) ||
+        if (split_run(&sp[k], m, &rq, (int32_t)batch, &bar, &err) ||
             (cls && (sp[k].needs & BALDRO_METRIC_NEEDS_CLASSIFIER) &&
              split_classify(&sp[k], cls, (int32_t)cls_len, (int32_t)batch, &err))) {
             cli_error("eval: %s: %s", sp[k].name, err.msg);
@@ -587,6 +614,7 @@ int cmd_eval(baldro_cli *cli, int argc, char **argv) {
         note_empty(&sp[k]);
         in.s[k] = (baldro_suite_split){sp[k].name, sp[k].s->n, sp[k].ptr};
     }
+    baldro_progress_finish(&bar, NULL);
     double t_pass = now_s() - t0;
     in.ref_tr = ref;
     in.n_ref_tr = n_ref;

@@ -5,21 +5,20 @@
  * (--tokenizer names its tokenizer .bin, as run.c's -z) or a GGUF file (its own
  * vocabulary). With --template (default auto) the prompt is a question put through the
  * family's chat template, exactly as training and evaluation see it; `none` feeds the
- * text as is after BOS. Greedy by default, or temperature / top-p. Text goes to stdout,
- * a one-line summary to stderr. */
+ * text as is after BOS. --ids gives the prompt as token ids instead (no template). Greedy
+ * by default, or temperature / top-p. Text goes to stdout, a one-line summary to stderr;
+ * --json prints one object instead: prompt and generated ids, text, stop reason. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "cli/cli_items.h"
 #include "data/chat_template.h"
 #include "engine/generate.h"
 #include "engine/model_hf.h"
 #include "engine/model_open.h"
-#include "io/gguf_vocab.h"
-#include "io/llama2c.h"
-#include "tokenizer/tokenizer.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -27,71 +26,17 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The text side of a checkpoint: an HF tokenizer, or a llama2.c vocabulary. */
-typedef struct {
-    baldro_tokenizer *hf;
-    baldro_l2c_tokenizer *l2c;
-} gen_text;
-
-static int has_suffix(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && g_ascii_strcasecmp(s + a - b, suf) == 0;
-}
-
-static int text_open(const char *model, const char *tok_path, gen_text *t, baldro_error *err) {
-    if (!g_file_test(model, G_FILE_TEST_EXISTS))
-        return baldro_error_set(err, BALDRO_ENOTFOUND, "%s: no such file or directory", model);
-    int is_dir = g_file_test(model, G_FILE_TEST_IS_DIR);
-    if (tok_path && has_suffix(tok_path, ".json"))
-        return baldro_tok_load_json(tok_path, &t->hf, err);
-    if (tok_path) return baldro_l2c_tokenizer_open(tok_path, 0, &t->l2c, err);
-    if (is_dir) {
-        char *p = g_build_filename(model, "tokenizer.json", NULL);
-        int rc = baldro_tok_load_json(p, &t->hf, err);
-        g_free(p);
-        return rc;
-    }
-    if (has_suffix(model, ".gguf")) {
-        baldro_gguf_file *f = NULL;
-        int rc = baldro_gguf_open(model, &f, err);
-        if (!rc) rc = baldro_gguf_l2c_tokenizer(f, &t->l2c, err);
-        baldro_gguf_close(f);
-        return rc;
-    }
-    return baldro_error_set(err, BALDRO_EINVAL,
-                            "%s: a llama2.c checkpoint carries no vocabulary; name its "
-                            "tokenizer with --tokenizer (e.g. tok512.bin)", model);
-}
-
-static void text_close(gen_text *t) {
-    baldro_tok_free(t->hf);
-    baldro_l2c_tokenizer_free(t->l2c);
-}
-
-/* run.c's output: each piece, without the leading space after BOS, bytes that are neither
- * printable nor space dropped. */
-static char *l2c_detok(const baldro_l2c_tokenizer *t, int32_t prev, const int32_t *ids, int n,
-                       size_t *len) {
-    GString *s = g_string_new(NULL);
-    for (int i = 0; i < n; i++) {
-        size_t pl;
-        const char *p = baldro_l2c_decode(t, prev, ids[i], &pl);
-        if (p && baldro_l2c_piece_printable(p, pl)) g_string_append_len(s, p, (gssize)pl);
-        prev = ids[i];
-    }
-    *len = s->len;
-    return g_string_free(s, FALSE);
-}
-
 int cmd_generate(baldro_cli *cli, int argc, char **argv) {
-    char *model = NULL, *prompt = NULL, *tok_path = NULL, *tpl_name = NULL, *backend = NULL;
+    char *model = NULL, *prompt = NULL, *tok_path = NULL, *tpl_name = NULL, *backend = NULL,
+         *ids_opt = NULL;
+    gboolean json = FALSE;
     gint max_new = 64, device = 0;
     gdouble temperature = 0.0, top_p = 1.0;
     gint64 seed = 0;
     GOptionEntry entries[] = {
         {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
          "HF model directory, llama2.c checkpoint (.bin) or GGUF file", "PATH"},
-        {"prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt,
+        {"prompt", 'p', 0, G_OPTION_ARG_FILENAME, &prompt,
          "The question (with a template) or the text; may be empty", "TEXT"},
         {"tokenizer", 0, 0, G_OPTION_ARG_FILENAME, &tok_path,
          "tokenizer.json, or a llama2.c tokenizer .bin (default: the model's own)", "FILE"},
@@ -107,6 +52,10 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
         {"backend", 0, 0, G_OPTION_ARG_STRING, &backend,
          "cpu (default), cuda, or auto (cuda when a device is there)", "NAME"},
         {"device", 0, 0, G_OPTION_ARG_INT, &device, "CUDA device index (default 0)", "N"},
+        {"ids", 0, 0, G_OPTION_ARG_STRING, &ids_opt,
+         "The prompt as token ids, comma or space separated (no template)", "LIST"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json,
+         "One JSON object: prompt_ids, generated_ids, text, stop", NULL},
         G_OPTION_ENTRY_NULL};
     GOptionContext *ctx = g_option_context_new("- generate text from a checkpoint");
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -115,13 +64,17 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
     int rc = BALDRO_EXIT_USAGE;
     baldro_backend *be = NULL;
     baldro_model *m = NULL;
-    gen_text tx = {0};
+    cli_vocab tx = {0};
     int32_t *ids = NULL, *out = NULL;
     char *text = NULL;
     baldro_error err = {0};
     if (!ok) goto done;
-    if (!model || !prompt) {
-        cli_error("generate: --model and --prompt are required");
+    if (!model || !prompt == !ids_opt) {
+        cli_error("generate: --model and --prompt are required (or --ids instead of --prompt)");
+        goto done;
+    }
+    if (ids_opt && tpl_name && strcmp(tpl_name, "none")) {
+        cli_error("generate: --ids is the prompt as the model sees it; it takes no template");
         goto done;
     }
     if (max_new < 1 || max_new > 100000 || temperature < 0 || !(top_p > 0 && top_p <= 1)) {
@@ -137,12 +90,26 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
                   "qwen3, mistral", tpl_name);
         goto done;
     }
-    rc = BALDRO_EXIT_FAILED;
-    if (text_open(model, tok_path, &tx, &err)) {
+    size_t n = 0;
+    if (ids_opt && cli_parse_ids(ids_opt, "--ids", &ids, &n, &err)) {
         cli_error("generate: %s", err.msg);
         goto done;
     }
-    if (tx.hf && (!tpl_name || !strcmp(tpl_name, "auto"))) {
+    rc = BALDRO_EXIT_FAILED;
+    /* with --ids a llama2.c checkpoint needs no vocabulary: the text is left out */
+    int need_vocab = !ids_opt || tok_path || g_file_test(model, G_FILE_TEST_IS_DIR) ||
+                     !g_str_has_suffix(model, ".bin");
+    if (!g_file_test(model, G_FILE_TEST_EXISTS)) {
+        cli_error("generate: %s: no such file or directory", model);
+        goto done;
+    }
+    if (need_vocab && cli_vocab_open(model, tok_path, &tx, &err)) {
+        cli_error("generate: %s", err.msg);
+        goto done;
+    }
+    if (ids_opt) {
+        /* the ids as given */
+    } else if (tx.hf && (!tpl_name || !strcmp(tpl_name, "auto"))) {
         if (baldro_tok_chat_template(tx.hf) &&
             baldro_template_resolve("auto", tx.hf, "generate", &kind, &how, &err)) {
             cli_error("generate: %s", err.msg);
@@ -158,9 +125,9 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
         kind = baldro_template_parse(tpl_name);
         how = "named";
     }
-    size_t n = 0;
-    int erc;
-    if (tx.l2c) erc = baldro_l2c_encode(tx.l2c, prompt, strlen(prompt), 1, 0, &ids, &n, &err);
+    int erc = BALDRO_OK;
+    if (ids_opt) erc = BALDRO_OK; /* parsed above */
+    else if (tx.l2c) erc = baldro_l2c_encode(tx.l2c, prompt, strlen(prompt), 1, 0, &ids, &n, &err);
     else if (kind >= 0) erc = baldro_template_encode_prompt(tx.hf, kind, prompt, &ids, &n, &err);
     else erc = baldro_tok_encode(tx.hf, prompt, strlen(prompt), 1, &ids, &n, &err);
     if (erc) {
@@ -182,8 +149,15 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
         cli_error("generate: %s", err.msg);
         goto done;
     }
+    int32_t V = baldro_model_get_info(m)->vocab_size;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= V) {
+            cli_error("generate: --ids: %d is not below the model's vocab_size %d", (int)ids[i],
+                      (int)V);
+            goto done;
+        }
     int32_t stops[17], n_stop = 0;
-    if (tx.l2c) {
+    if (!tx.hf) {
         stops[n_stop++] = 1; /* run.c: BOS delimits sequences */
     } else {
         if (g_file_test(model, G_FILE_TEST_IS_DIR) &&
@@ -208,14 +182,30 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
     }
     double dt = now_s() - t0;
     size_t tlen = 0;
-    if (tx.l2c) {
-        text = l2c_detok(tx.l2c, ids[n - 1], out, got, &tlen);
-    } else if (baldro_tok_decode(tx.hf, out, (size_t)got, 1, &text, &tlen, &err)) {
+    if ((tx.hf || tx.l2c) &&
+        cli_vocab_decode(&tx, ids[n - 1], out, (size_t)got, 1, &text, &tlen, &err)) {
         cli_error("generate: %s", err.msg);
         goto done;
     }
-    fwrite(text, 1, tlen, stdout);
-    fputc('\n', stdout);
+    if (json) {
+        GString *s = g_string_new("{\"prompt_ids\":");
+        cli_json_ids(s, ids, n);
+        g_string_append(s, ",\"generated_ids\":");
+        cli_json_ids(s, out, (size_t)got);
+        g_string_append(s, ",\"text\":");
+        if (text) cli_json_string(s, text, tlen);
+        else g_string_append(s, "null");
+        g_string_append_printf(s, ",\"stop\":\"%s\"}\n",
+                               why == BALDRO_STOP_TOKEN ? "eos" : "length");
+        fwrite(s->str, 1, s->len, stdout);
+        g_string_free(s, TRUE);
+    } else if (text) {
+        fwrite(text, 1, tlen, stdout);
+        fputc('\n', stdout);
+    } else {
+        for (int32_t i = 0; i < got; i++) printf(i ? " %d" : "%d", (int)out[i]);
+        fputc('\n', stdout);
+    }
     fprintf(stderr, "generate: template %s%s%s, %d prompt tokens, %d new (%s), %.1f tokens/s\n",
             kind >= 0 ? baldro_template_name(kind) : "none", *how ? " - " : "", how, (int)n, got,
             why == BALDRO_STOP_TOKEN ? "end token" : "length limit", got / (dt > 0 ? dt : 1e-9));
@@ -223,7 +213,7 @@ int cmd_generate(baldro_cli *cli, int argc, char **argv) {
 done:
     baldro_model_close(m);
     baldro_backend_close(be);
-    text_close(&tx);
+    cli_vocab_close(&tx);
     g_free(ids);
     g_free(out);
     g_free(text);
@@ -232,5 +222,6 @@ done:
     g_free(backend);
     g_free(model);
     g_free(prompt);
+    g_free(ids_opt);
     return rc;
 }

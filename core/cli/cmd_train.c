@@ -7,7 +7,7 @@
  * data.forget_split, objective.retain on data.retain_split, weighted by the BalDRO core.
  * Output goes to <run.output_dir>/<run.name>/<command>[-<split>] unless --out says where:
  * metrics.jsonl, dro.jsonl, checkpoint-N/ and model/ (HF directories). A terminal gets a
- * progress bar; a pipe or file gets one plain line per step. */
+ * progress bar; a pipe or file gets a plain line every 10% or 10 s (util/progress.h). */
 #include <baldro/objective.h>
 #include <math.h>
 #include <stdio.h>
@@ -25,6 +25,8 @@
 #include "train/trainer.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "util/progress.h"
+#include "pipeline/step.h"
 
 typedef struct train_job {
     int unlearn;
@@ -47,8 +49,8 @@ typedef struct train_job {
     void *fstate, *rstate;
     baldro_param_value *fvals, *rvals;
     char *tok_dir;
-    int tty;
-    int64_t every;
+    baldro_progress bar;
+    int bar_started;
 } train_job;
 
 static const char *cfg_str(const baldro_config *cfg, const char *path) {
@@ -67,23 +69,20 @@ static int64_t cfg_i(const baldro_config *cfg, const char *path) {
     return v;
 }
 
+/* One bar (a terminal) or a plain line every 10% / 10 s (a pipe) per run; every step's
+ * figures are in metrics.jsonl either way. */
 static void progress(void *ud, const baldro_step_report *r) {
     train_job *j = ud;
-    double eta = r->step > 0 ? r->seconds / (double)r->step * (double)(r->total_steps - r->step) : 0;
-    if (j->tty) {
-        fprintf(stderr, "\r  step %lld/%lld  epoch %d  loss %-9.5g  %7.0f tok/s  ETA %d:%02d  ",
-                (long long)r->step, (long long)r->total_steps, r->epoch + 1, r->loss,
-                r->tokens_per_s, (int)(eta / 60), (int)fmod(eta, 60));
-        if (r->saved) fprintf(stderr, "\n  saved %s\n", r->saved);
-        if (r->step == r->total_steps) fputc('\n', stderr);
-        fflush(stderr);
-    } else if (r->step % j->every == 0 || r->step == r->total_steps || r->step == 1) {
-        fprintf(stderr, "step %lld/%lld epoch %d loss %.6g forget %.6g retain %.6g lr %.3g "
-                "grad_norm %.4g %.0f tok/s eta %.0fs%s%s\n", (long long)r->step,
-                (long long)r->total_steps, r->epoch + 1, r->loss, r->forget, r->retain,
-                (double)r->lr, r->grad_norm, r->tokens_per_s, eta, r->saved ? " saved " : "",
-                r->saved ? r->saved : "");
-    }
+    char extra[160];
+    if (j->unlearn)
+        g_snprintf(extra, sizeof extra, "epoch %d  loss %.5g  forget %.5g  retain %.5g  %.0f tok/s",
+                   r->epoch + 1, r->loss, r->forget, r->retain, r->tokens_per_s);
+    else
+        g_snprintf(extra, sizeof extra, "epoch %d  loss %.5g  %.0f tok/s", r->epoch + 1, r->loss,
+                   r->tokens_per_s);
+    if (r->step == r->total_steps) baldro_progress_finish(&j->bar, extra);
+    else baldro_progress_update(&j->bar, r->step, extra);
+    if (r->saved && !j->bar.quiet) fprintf(stderr, "%ssaved %s\n", j->bar.tty ? "\n" : "", r->saved);
 }
 
 /* objectives.<name>.* of `o` from the config, and its state. */
@@ -284,7 +283,7 @@ static int cmd_train(baldro_cli *cli, int argc, char **argv, int unlearn) {
     cli_add_config_options(ctx, &opts);
     int ok = cli_parse(ctx, &argc, &argv, what);
     g_option_context_free(ctx);
-    train_job j = {.unlearn = unlearn, .cli = cli, .tty = isatty(2)};
+    train_job j = {.unlearn = unlearn, .cli = cli};
     int rc = BALDRO_EXIT_USAGE;
     char *run_dir = NULL;
     baldro_error err = {0};
@@ -296,6 +295,11 @@ static int cmd_train(baldro_cli *cli, int argc, char **argv, int unlearn) {
     }
     j.cfg = cli_resolve_config(cli, &opts);
     if (!j.cfg) goto done;
+    /* finetune.lr / epochs / seed, when set, are what fine-tuning trains with. */
+    if (!unlearn && baldro_step_apply_finetune(j.cfg, &err)) {
+        cli_error("%s: %s", what, err.msg);
+        goto done;
+    }
     j.reg = baldro_loader_registry(cli_load_plugins(cli, 0));
     const char *main_split = unlearn ? cfg_str(j.cfg, "data.forget_split")
                                      : split ? split : cfg_str(j.cfg, "data.finetune_split");
@@ -444,13 +448,10 @@ static int cmd_train(baldro_cli *cli, int argc, char **argv, int unlearn) {
             fprintf(stderr, "%s: forget-set probability before unlearning %.4f\n", what,
                     baldro_ref_logp_probability(j.ref_main));
     }
-    j.every = 1;
-    if (!j.tty) {
-        int64_t total = baldro_train_total_steps(&tc, NULL);
-        j.every = total > 100 ? (total + 99) / 100 : 1;
-    }
+    baldro_progress_start(&j.bar, what, baldro_train_total_steps(&tc, NULL), "steps");
+    j.bar_started = 1;
     if (baldro_train(j.m, &tc, resume, &res, &err)) {
-        if (j.tty) fputc('\n', stderr);
+        if (j.bar_started && j.bar.tty && !j.bar.quiet) fputc('\n', stderr);
         cli_error("%s", err.msg);
         goto done;
     }

@@ -28,12 +28,15 @@ static const command k_commands[] = {
     {"plugins", cmd_plugins, "list loaded plugins and objects, and rejected files"},
     {"config", cmd_config, "print the resolved configuration"},
     {"check", cmd_check, "check objective plugins against the ABI contract"},
-    {"pipeline", cmd_pipeline, "fine-tune, unlearn, evaluate and report (--dry-run today)"},
+    {"pipeline", cmd_pipeline, "fine-tune, unlearn, evaluate and report, over a sweep"},
     {"convert", cmd_convert, "load a model (HF dir, llama2.c .bin, GGUF) and write an HF directory"},
     {"finetune", cmd_finetune, "fine-tune on a TOFU split (NLL on the answers)"},
     {"unlearn", cmd_unlearn, "unlearn a forget split: objective + retain + BalDRO"},
     {"eval", cmd_eval, "evaluate a model on TOFU: TOFU_EVAL.json, TOFU_SUMMARY.json"},
     {"generate", cmd_generate, "generate text from a checkpoint (HF dir, .bin, .gguf)"},
+    {"tokenize", cmd_tokenize, "token ids, token texts and loss mask of items (no weights)"},
+    {"score", cmd_score, "answer-token log-probs of items, as the TOFU metrics score them"},
+    {"report", cmd_report, "write report.html (inline SVG) over experiment and run dirs"},
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 

@@ -87,4 +87,29 @@ char *baldro_config_to_string(const baldro_config *cfg, int with_origins);
 /* Write it atomically. */
 int baldro_config_write(const baldro_config *cfg, const char *path, baldro_error *err);
 
+/* The settings under `prefixes` (NULL-terminated dotted paths, each matching itself and
+ * what lies below it; a leading '!' excludes instead, and wins) as "path = value" lines
+ * in schema order: the text a pipeline step's content hash covers. g_free() it. */
+char *baldro_config_canonical(const baldro_config *cfg, const char *const *prefixes);
+
+/* ---- sweeps ----------------------------------------------------------------------
+ * `sweep = ( { key = "baldro.tau"; values = [0.5, 1.0]; }, ... );` names the axes of a
+ * grid of runs. Each axis's values are kept as --set right-hand sides (`values`, which
+ * baldro_config_set_override() parses with the setting's type) and as plain labels for
+ * directory names and tables. */
+typedef struct baldro_sweep_axis {
+    char *key;      /* a setting's dotted path                                   */
+    char **values;  /* n_values right-hand sides: "0.5", "\"npo\""               */
+    char **labels;  /* n_values labels: "0.5", "npo"                             */
+    size_t n_values;
+} baldro_sweep_axis;
+
+/* Reads and checks the sweep list: each entry a group with a string `key` naming a
+ * setting of the schema (not run.name, run.output_dir or sweep itself; no key twice) and
+ * a non-empty `values` array or list of scalars of the setting's type. *n_axes = 0 and
+ * *axes = NULL when there is none. Errors name the file:line of the sweep entry. */
+int baldro_config_sweep(const baldro_config *cfg, baldro_sweep_axis **axes, size_t *n_axes,
+                        baldro_error *err);
+void baldro_sweep_axes_free(baldro_sweep_axis *axes, size_t n_axes);
+
 #endif /* BALDRO_CORE_CONFIG_H */

@@ -31,6 +31,8 @@ config_setting_t *baldro_config_setting(const baldro_config *cfg, const char *pa
 /* A libconfig setting name: [A-Za-z*][-A-Za-z0-9_*]*. */
 int baldro_config_is_name(const char *name);
 baldro_cfg_kind baldro_config_setting_kind(const config_setting_t *s);
+/* A value as libconfig text (floats read back exactly); in_array: inside [ ]. */
+void baldro_config_append_value(GString *out, const config_setting_t *s, int in_array);
 /* "a float", "an integer", ... for messages. */
 const char *baldro_config_kind_name(baldro_cfg_kind kind);
 

@@ -30,7 +30,6 @@ typedef struct rule {
 #define ONE_OF(p, list) { (p), RULE_ENUM, 0, 0, 0, 0, (list) }
 
 static const char *const templates[] = { "auto", "llama2", "llama3", "qwen3", "mistral", "plain", NULL };
-static const char *const backends[] = { "cpu", "cuda", NULL };
 static const char *const runtimes[] = { "cpu", "cuda", "auto", NULL };
 static const char *const dtypes[] = { "fp32", "bf16", NULL };
 static const char *const modes[] = { "none", "dv", "group", NULL };
@@ -43,10 +42,10 @@ static const rule rules[] = {
     GE("data.max_length", 1),
     GE("data.subset_authors", 0),
     ONE_OF("model.template", templates),
-    ONE_OF("model.backend", backends),
     ONE_OF("model.dtype", dtypes),
     ONE_OF("runtime.backend", runtimes),
     GE("runtime.device", 0),
+    ONE_OF("runtime.precision", dtypes),
     GT("trainer.lr", 0),
     GE("trainer.epochs", 1),
     GE("trainer.per_device_batch", 1),
@@ -64,6 +63,9 @@ static const rule rules[] = {
     GE("eval.max_new_tokens", 1),
     GE("eval.max_items", 0),
     GE("eval.classifier_max_length", 2),
+    GE("finetune.lr", 0),
+    GE("finetune.epochs", 0),
+    GE("finetune.seed", -1),
 };
 
 static int fail(const baldro_config *cfg, const char *path, baldro_error *err, const char *what,
@@ -122,12 +124,27 @@ static int check_rule(const baldro_config *cfg, const rule *r, baldro_error *err
     return rc;
 }
 
+/* Settings that constrain each other. bf16 GEMMs exist on the CUDA backend only. */
+static int check_combinations(const baldro_config *cfg, baldro_error *err) {
+    const char *prec = NULL, *backend = NULL;
+    if (baldro_config_get_string(cfg, "runtime.precision", &prec) == BALDRO_OK &&
+        baldro_config_get_string(cfg, "runtime.backend", &backend) == BALDRO_OK &&
+        !strcmp(prec, "bf16") && !strcmp(backend, "cpu"))
+        return fail(cfg, "runtime.precision", err,
+                    "\"bf16\" needs runtime.backend = \"cuda\" or \"auto\" (the cpu backend "
+                    "computes in fp32)",
+                    NULL);
+    return BALDRO_OK;
+}
+
 int baldro_config_validate(const baldro_config *cfg, baldro_error *err) {
     if (!cfg) return baldro_error_set(err, BALDRO_EINVAL, "validate: no config");
     for (size_t i = 0; i < G_N_ELEMENTS(rules); i++) {
         int rc = check_rule(cfg, &rules[i], err);
         if (rc != BALDRO_OK) return rc;
     }
+    int crc = check_combinations(cfg, err);
+    if (crc != BALDRO_OK) return crc;
     for (guint i = 0; i < cfg->bounds->len; i++) {
         const baldro_config_bound *b = g_ptr_array_index(cfg->bounds, i);
         int rc = check_range(cfg, b->path, b->lo, b->hi, 0, 0, err);

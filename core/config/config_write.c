@@ -57,7 +57,7 @@ static void append_string(GString *out, const char *s) {
     g_string_append_c(out, '"');
 }
 
-static void append_value(GString *out, const config_setting_t *s, int in_array) {
+void baldro_config_append_value(GString *out, const config_setting_t *s, int in_array) {
     switch (config_setting_type(s)) {
     case CONFIG_TYPE_INT: g_string_append_printf(out, "%d", config_setting_get_int(s)); break;
     case CONFIG_TYPE_INT64: {
@@ -77,7 +77,7 @@ static void append_value(GString *out, const config_setting_t *s, int in_array) 
         g_string_append_c(out, array ? '[' : '(');
         for (int i = 0; i < config_setting_length(s); i++) {
             if (i) g_string_append(out, ", ");
-            append_value(out, config_setting_get_elem(s, (unsigned)i), array);
+            baldro_config_append_value(out, config_setting_get_elem(s, (unsigned)i), array);
         }
         g_string_append_c(out, array ? ']' : ')');
         break;
@@ -87,7 +87,7 @@ static void append_value(GString *out, const config_setting_t *s, int in_array) 
         for (int i = 0; i < config_setting_length(s); i++) {
             const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
             g_string_append_printf(out, "%s = ", config_setting_name(m));
-            append_value(out, m, 0);
+            baldro_config_append_value(out, m, 0);
             g_string_append(out, "; ");
         }
         g_string_append_c(out, '}');
@@ -116,7 +116,7 @@ static void append_members(GString *out, const baldro_config *cfg, const config_
             }
         } else {
             g_string_append_printf(out, "%s = ", name);
-            append_value(out, s, 0);
+            baldro_config_append_value(out, s, 0);
             g_string_append_c(out, ';');
             const char *origin = with_origins ? baldro_config_origin(cfg, path->str) : NULL;
             if (origin) {
@@ -146,4 +146,44 @@ int baldro_config_write(const baldro_config *cfg, const char *path, baldro_error
     int rc = baldro_write_file_atomic(path, text, strlen(text), err);
     g_free(text);
     return rc;
+}
+
+/* ---- canonical text: what a pipeline step's content hash covers ----------------- */
+
+static int wanted(const char *path, const char *const *prefixes) {
+    int keep = 0;
+    for (const char *const *p = prefixes; *p; p++) {
+        const char *pre = **p == '!' ? *p + 1 : *p;
+        size_t n = strlen(pre);
+        if (strncmp(path, pre, n) != 0 || (path[n] && path[n] != '.')) continue;
+        if (**p == '!') return 0; /* an exclusion wins wherever it is listed */
+        keep = 1;
+    }
+    return keep;
+}
+
+static void canon_members(GString *out, const config_setting_t *g, GString *path,
+                          const char *const *prefixes) {
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+        size_t mark = path->len;
+        if (mark) g_string_append_c(path, '.');
+        g_string_append(path, config_setting_name(s));
+        if (config_setting_is_group(s)) {
+            canon_members(out, s, path, prefixes);
+        } else if (wanted(path->str, prefixes)) {
+            g_string_append_printf(out, "%s = ", path->str);
+            baldro_config_append_value(out, s, 0);
+            g_string_append_c(out, '\n');
+        }
+        g_string_truncate(path, mark);
+    }
+}
+
+char *baldro_config_canonical(const baldro_config *cfg, const char *const *prefixes) {
+    GString *out = g_string_new(NULL);
+    GString *path = g_string_new(NULL);
+    if (cfg && prefixes) canon_members(out, config_root_setting(cfg->lc), path, prefixes);
+    g_string_free(path, TRUE);
+    return g_string_free(out, FALSE);
 }

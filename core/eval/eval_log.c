@@ -538,3 +538,80 @@ int baldro_eval_log_detect(const char *text, size_t len) {
     }
     return 0;
 }
+
+/* ---- Parts of a log, for readers that show them (eval_log.h) ----------------------------- */
+
+JsonNode *baldro_eval_json_load(const char *path, baldro_error *err) {
+    GStatBuf st;
+    if (g_stat(path, &st) != 0) {
+        baldro_error_set(err, errno == ENOENT ? BALDRO_ENOTFOUND : BALDRO_EIO,
+                         "%s: cannot read (%s)", path, g_strerror(errno));
+        return NULL;
+    }
+    if (st.st_size > (off_t)EL_MAX_BYTES) {
+        baldro_error_set(err, BALDRO_EINVAL, "%s: %lld bytes, over the 1 GiB limit of an eval "
+                         "log", path, (long long)st.st_size);
+        return NULL;
+    }
+    char *text = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &text, &len, NULL)) {
+        baldro_error_set(err, BALDRO_EIO, "%s: cannot read", path);
+        return NULL;
+    }
+    size_t nlen = 0;
+    char *nan_free = el_python_nan(text, len, &nlen);
+    JsonNode *root = nan_free ? baldro_json_parse(nan_free, nlen, path, "JSON", err)
+                              : baldro_json_parse(text, len, path, "JSON", err);
+    g_free(nan_free);
+    g_free(text);
+    return root;
+}
+
+void baldro_eval_entry_clear(baldro_eval_entry *e) {
+    for (size_t i = 0; i < e->n; i++) {
+        if (e->input) g_free(e->input[i]);
+        if (e->ground_truth) g_free(e->ground_truth[i]);
+        if (e->generation) g_free(e->generation[i]);
+    }
+    g_free(e->idx);
+    g_free(e->score);
+    g_free(e->input);
+    g_free(e->ground_truth);
+    g_free(e->generation);
+    memset(e, 0, sizeof *e);
+}
+
+int baldro_eval_entry_read(JsonNode *root, const char *path, const char *key,
+                           baldro_eval_entry *out, baldro_error *err) {
+    memset(out, 0, sizeof *out);
+    el_ctx c = {.path = path, .err = err};
+    JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+    if (!o) return el_fail(&c, "not a JSON object at the top level (not a TOFU_EVAL.json?)");
+    JsonObject *entry = NULL;
+    int rc = el_entry(&c, o, key, &entry);
+    if (rc) return rc;
+    if (!entry) return baldro_error_set(err, BALDRO_ENOTFOUND, "%s: %s: missing", path, key);
+    el_vbi v;
+    rc = el_vbi_read(&c, entry, key, &v);
+    if (rc) return rc;
+    out->n = v.n;
+    out->idx = g_memdup2(v.idx, sizeof *v.idx * v.n);
+    out->score = g_new(double, v.n);
+    out->input = g_new0(char *, v.n);
+    out->ground_truth = g_new0(char *, v.n);
+    out->generation = g_new0(char *, v.n);
+    char **dst[3] = {out->input, out->ground_truth, out->generation};
+    static const char *const fields[3] = {"input", "ground_truth", "generation"};
+    for (size_t i = 0; i < v.n && !rc; i++) {
+        rc = el_num(&c, &v, i, "score", 1, &out->score[i]);
+        for (int f = 0; f < 3 && !rc; f++) {
+            const char *s = NULL;
+            rc = el_str(&c, &v, i, fields[f], 1, &s);
+            if (!rc && s) dst[f][i] = g_strdup(s);
+        }
+    }
+    el_vbi_free(&v);
+    if (rc) baldro_eval_entry_clear(out);
+    return rc;
+}

@@ -31,7 +31,9 @@
 #ifndef BALDRO_EVAL_EVAL_LOG_H
 #define BALDRO_EVAL_EVAL_LOG_H
 
+#include <json-glib/json-glib.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "eval/legacy_logs.h"
 #include "util/error.h"
@@ -68,5 +70,29 @@ int baldro_eval_log_parse_reference(const char *text, size_t len, const char *pa
 
 /* Frees everything and zeroes the log (mia_auc NAN). Safe on a zeroed or cleared log. */
 void baldro_eval_log_clear(baldro_eval_log *l);
+
+/* ---- Parts of a log, for readers that show them (the report) ---------------------------- */
+
+/* A TOFU_EVAL.json or TOFU_SUMMARY.json as a JSON tree, read as the loaders above read a log
+ * (1 GiB limit, Python's NaN and Infinity as null, strict syntax). NULL with err set, else
+ * json_node_unref() it. */
+JsonNode *baldro_eval_json_load(const char *path, baldro_error *err);
+
+/* One entry's items with their dataset indices, ascending: value_by_index[i].score and the
+ * strings input, ground_truth and generation, each optional per item (NaN or NULL when
+ * absent; null reads as NaN; a present field of another type is an error naming the key,
+ * index and field). An absent `key` is BALDRO_ENOTFOUND with a message; `path` names the
+ * file in messages. */
+typedef struct baldro_eval_entry {
+    size_t n;
+    uint32_t *idx;                             /* [n] dataset indices                */
+    double *score;                             /* [n]                                */
+    char **input, **ground_truth, **generation;/* [n] each, owned; NULL where absent */
+} baldro_eval_entry;
+
+int baldro_eval_entry_read(JsonNode *root, const char *path, const char *key,
+                           baldro_eval_entry *out, baldro_error *err);
+/* Frees and zeroes. Safe on a zeroed entry. */
+void baldro_eval_entry_clear(baldro_eval_entry *e);
 
 #endif /* BALDRO_EVAL_EVAL_LOG_H */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/fsutil.h"
+#include "util/progress.h"
 
 #define REF_MAGIC "BLDRREF1"
 #define REF_VERSION 1u
@@ -97,8 +98,11 @@ int baldro_ref_logp_compute(baldro_model *m, uint64_t model_hash, const baldro_t
     if (B > (int32_t)G_N_ELEMENTS(idx)) B = (int32_t)G_N_ELEMENTS(idx);
     float *logp = g_new(float, (size_t)b->max_B * (size_t)b->max_T);
     int rc = BALDRO_OK;
+    baldro_progress bar;
+    baldro_progress_start(&bar, "reference log-probs", (int64_t)ds->n, "items");
     for (size_t i0 = 0; i0 < ds->n && rc == BALDRO_OK; i0 += (size_t)B) {
         int32_t nb = (int32_t)MIN((size_t)B, ds->n - i0);
+        baldro_progress_update(&bar, (int64_t)i0, NULL);
         for (int32_t k = 0; k < nb; k++) idx[k] = i0 + (size_t)k;
         rc = baldro_batch_fill(b, ds, idx, nb, err);
         if (rc == BALDRO_OK)
@@ -114,6 +118,8 @@ int baldro_ref_logp_compute(baldro_model *m, uint64_t model_hash, const baldro_t
         baldro_ref_logp_free(r);
         return rc;
     }
+    bar.done = (int64_t)ds->n;
+    baldro_progress_finish(&bar, NULL);
     *out = r;
     return BALDRO_OK;
 }

@@ -90,20 +90,22 @@ contains "$ERR" "baldro.mode" "semantic error gives the path"
 expect_rc 2 "$H" config --config "$TMP/missing.cfg"
 contains "$ERR" "missing.cfg" "missing file named"
 
-# Pipeline dry run: run directory, resolved config written atomically, plan printed.
+# Pipeline dry run: every step and where it goes, nothing written.
 expect_rc 0 "$H" pipeline --config "$TMP/exp.cfg" --dry-run --set baldro.mode=dv
-contains "$OUT" "plan:" "plan printed"
-f="$TMP/runs/exp1/config.resolved.cfg"
-[ -f "$f" ] && ok || bad "resolved config not written"
-contains "$(cat "$f")" 'mode = "dv"' "resolved config holds the override"
-[ -z "$(find "$TMP/runs/exp1" -name '.*tmp*')" ] && ok || bad "temporary file left behind"
-# The resolved config reproduces itself.
-expect_rc 0 "$H" config --config "$f"
-cp "$TMP/out" "$TMP/again.txt"
+contains "$OUT" "experiment  $TMP/runs/exp1: 1 run" "experiment printed"
+contains "$OUT" "unlearn          $TMP/runs/exp1/run/unlearn" "steps printed with their directories"
+contains "$OUT" "dry run: nothing executed" "dry run says so"
+[ ! -e "$TMP/runs/exp1" ] && ok || bad "a dry run writes nothing"
+# The resolved config (what every run writes as config.resolved.cfg) reproduces itself.
 expect_rc 0 "$H" config --config "$TMP/exp.cfg" --set baldro.mode=dv
-[ "$OUT" = "$(cat "$TMP/again.txt")" ] && ok || bad "resolved config does not reproduce the run"
-expect_rc 2 "$H" pipeline --config "$TMP/exp.cfg"
-contains "$ERR" "not built yet" "pipeline says where it stops"
+f="$TMP/resolved.cfg"
+cp "$TMP/out" "$f"
+contains "$(cat "$f")" 'mode = "dv"' "resolved config holds the override"
+expect_rc 0 "$H" config --config "$f"
+[ "$OUT" = "$(cat "$f")" ] && ok || bad "resolved config does not reproduce the run"
+expect_rc 2 "$H" pipeline --config "$TMP/exp.cfg" --sweep nosuch.key=1,2
+contains "$ERR" "'nosuch.key' is not a setting that can be swept" "pipeline refuses an unknown sweep key"
+one_error "$ERR" "unknown sweep key"
 
 # check: the built-in objectives pass the contract check.
 expect_rc 0 "$H" check

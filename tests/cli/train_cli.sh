@@ -8,7 +8,8 @@ H="$BALDRO_HOST"
 unset BALDRO_PLUGIN_PATH BALDRO_LOG
 cd "$BALDRO_SOURCE_DIR"
 CFG=examples/tofu-tiny.cfg
-FAST=(--set run.output_dir="$TMP/runs" --set data.subset_authors=1 --set trainer.epochs=1)
+FAST=(--set run.output_dir="$TMP/runs" --set data.subset_authors=1 --set trainer.epochs=1
+      --set finetune.epochs=0)
 
 # fine-tune from random weights: layout and report
 expect_rc 0 "$H" finetune --config "$CFG" "${FAST[@]}"

@@ -39,3 +39,10 @@ if [ "$check" = 1 ]; then
 else
     "$venv/bin/python" "$here/engine_oracle.py" --out "$out" "$@"
 fi
+# The inspection commands' fixtures (tests/fixtures/inspect/), on the engine's
+# llama3_rope_tied case and stories260K.
+if [ "$check" = 1 ]; then
+    "$venv/bin/python" "$here/inspect_oracle.py" --check
+else
+    "$venv/bin/python" "$here/inspect_oracle.py"
+fi

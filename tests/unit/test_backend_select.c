@@ -2,8 +2,10 @@
  * tests/unit/test_backend_select.c: runtime.backend / runtime.device and
  * cli_open_backend (core/cli/cli_common.c): "cpu" opens the CPU backend, "cuda" opens
  * the CUDA one or fails with one line naming runtime.backend (no device, or a build
- * without CUDA), "auto" falls back to the CPU. Nothing here runs a kernel on a GPU; on a
- * machine with one, the "cuda" and "auto" cases check that it opens instead.
+ * without CUDA), "auto" falls back to the CPU. runtime.precision: bf16 with cpu is a
+ * one-line config error, with auto it falls back to the fp32 CPU backend. Nothing here
+ * runs a kernel on a GPU; on a machine with one, the "cuda" and "auto" cases check that
+ * it opens instead.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -105,7 +107,7 @@ Test(backend_select, cuda_open_directly_reports_why) {
     char why[256] = "";
     int avail = baldro_backend_cuda_available(why, sizeof why);
     cr_assert(why[0] != '\0', "available() gave no reason");
-    int rc = baldro_backend_cuda_open(0, &be, &ops, &err);
+    int rc = baldro_backend_cuda_open(0, BALDRO_PRECISION_FP32, &be, &ops, &err);
     if (avail) {
         cr_assert_eq(rc, BALDRO_OK, "%s", err.msg);
         baldro_backend_close(be);
@@ -152,6 +154,11 @@ Test(backend_select, config_rules_validate_runtime) {
     static const struct { const char *set, *msg; } cases[] = {
         {"runtime.backend=tpu", "--set: runtime.backend: 'tpu' is not one of cpu, cuda, auto"},
         {"runtime.device=-1", "--set: runtime.device: must be >= 0, got -1"},
+        {"runtime.precision=fp16", "--set: runtime.precision: 'fp16' is not one of fp32, bf16"},
+        /* the default backend is cpu */
+        {"runtime.precision=bf16",
+         "--set: runtime.precision: \"bf16\" needs runtime.backend = \"cuda\" or \"auto\" (the "
+         "cpu backend computes in fp32)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         baldro_error err = {0};
@@ -163,4 +170,80 @@ Test(backend_select, config_rules_validate_runtime) {
         cr_assert_str_eq(err.msg, cases[i].msg);
         baldro_config_free(cfg);
     }
+}
+
+Test(backend_select, precision_defaults_to_fp32) {
+    baldro_config *cfg = config_with(NULL, NULL);
+    const char *s = NULL;
+    cr_assert_eq(baldro_config_get_string(cfg, "runtime.precision", &s), BALDRO_OK);
+    cr_assert_str_eq(s, "fp32");
+    baldro_backend *be = NULL;
+    const baldro_ops *ops = NULL;
+    baldro_error err = {0};
+    cr_assert_eq(cli_open_backend(cfg, &be, &ops, &err), BALDRO_OK, "%s", err.msg);
+    baldro_backend_stats st;
+    baldro_backend_get_stats(be, &st);
+    cr_assert_eq(st.precision, BALDRO_PRECISION_FP32);
+    cr_assert_eq(st.bytes_bf16, 0);
+    cr_assert_str_eq(baldro_precision_name(st.precision), "fp32");
+    baldro_backend_close(be);
+    baldro_config_free(cfg);
+}
+
+Test(backend_select, bf16_with_auto_falls_back_or_opens_cuda) {
+    baldro_config *cfg = config_with("runtime.backend=auto", "runtime.precision=bf16");
+    baldro_backend *be = NULL;
+    const baldro_ops *ops = NULL;
+    baldro_error err = {0};
+    cr_assert_eq(cli_open_backend(cfg, &be, &ops, &err), BALDRO_OK, "%s", err.msg);
+    baldro_backend_stats st;
+    baldro_backend_get_stats(be, &st);
+    if (cuda_here()) {
+        cr_assert_str_eq(ops->name, "cuda");
+        cr_assert_eq(st.precision, BALDRO_PRECISION_BF16);
+    } else {
+        cr_assert_str_eq(ops->name, "cpu");
+        cr_assert_eq(st.precision, BALDRO_PRECISION_FP32);
+    }
+    /* The tensors a plugin sees stay F32 either way. */
+    cr_assert_eq(ops->act_dtype, BALDRO_DT_F32);
+    baldro_backend_close(be);
+    baldro_config_free(cfg);
+}
+
+Test(backend_select, bf16_needs_cuda) {
+    baldro_backend *be = NULL;
+    const baldro_ops *ops = NULL;
+    baldro_error err = {0};
+    /* Config not validated (an API caller): the open itself refuses, in one line. */
+    cr_assert_eq(cli_open_backend_prec("runtime.backend", "cpu", 0, "runtime.precision", "bf16",
+                                       &be, &ops, &err),
+                 BALDRO_EINVAL);
+    cr_assert_str_eq(err.msg, "runtime.precision: \"bf16\" needs the cuda backend "
+                              "(runtime.backend is \"cpu\", which computes in fp32)");
+    cr_assert_null(be);
+    cr_assert_eq(cli_open_backend_prec("--backend", "cuda", 0, "--precision", "fp8", &be, &ops,
+                                       &err),
+                 BALDRO_EINVAL);
+    cr_assert_str_eq(err.msg, "--precision: 'fp8' is not one of fp32, bf16");
+    /* cuda + bf16 opens where there is a device, else the usual one-line error. */
+    int rc = cli_open_backend_prec("runtime.backend", "cuda", 0, "runtime.precision", "bf16", &be,
+                                   &ops, &err);
+    if (cuda_here()) {
+        cr_assert_eq(rc, BALDRO_OK, "%s", err.msg);
+        baldro_backend_close(be);
+    } else {
+        cr_assert_neq(rc, BALDRO_OK);
+        assert_contains(err.msg, "runtime.backend = \"cuda\": ");
+    }
+}
+
+Test(backend_select, model_backend_is_gone) {
+    /* runtime.backend replaced it; the old key is an unknown setting now. */
+    baldro_error err = {0};
+    baldro_config *cfg = baldro_config_new(&err);
+    cr_assert_not_null(cfg);
+    cr_assert_neq(baldro_config_set_override(cfg, "model.backend=cuda", &err), BALDRO_OK);
+    assert_contains(err.msg, "model.backend");
+    baldro_config_free(cfg);
 }

@@ -123,7 +123,7 @@ Test(config, every_default_has_its_kind) {
         { "data.finetune_split", BALDRO_CFG_STRING }, { "data.subset_authors", BALDRO_CFG_INT },
         { "model.path", BALDRO_CFG_STRING }, { "model.template", BALDRO_CFG_STRING },
         { "model.tokenizer", BALDRO_CFG_STRING }, { "model.init_config", BALDRO_CFG_STRING },
-        { "model.backend", BALDRO_CFG_STRING }, { "model.dtype", BALDRO_CFG_STRING },
+        { "runtime.precision", BALDRO_CFG_STRING }, { "model.dtype", BALDRO_CFG_STRING },
         { "trainer.lr", BALDRO_CFG_FLOAT }, { "trainer.epochs", BALDRO_CFG_INT },
         { "trainer.per_device_batch", BALDRO_CFG_INT }, { "trainer.grad_accum", BALDRO_CFG_INT },
         { "trainer.warmup_epochs", BALDRO_CFG_FLOAT }, { "trainer.weight_decay", BALDRO_CFG_FLOAT },
@@ -722,7 +722,7 @@ Test(config, validate_rules_from_set) {
     static const struct { const char *set, *msg; } cases[] = {
         { "baldro.mode=foo", "--set: baldro.mode: 'foo' is not one of none, dv, group" },
         { "model.template=gpt", "--set: model.template: 'gpt' is not one of auto, llama2, llama3, qwen3, mistral, plain" },
-        { "model.backend=tpu", "--set: model.backend: 'tpu' is not one of cpu, cuda" },
+        { "runtime.precision=fp16", "--set: runtime.precision: 'fp16' is not one of fp32, bf16" },
         { "model.dtype=fp16", "--set: model.dtype: 'fp16' is not one of fp32, bf16" },
         { "baldro.direction=up", "--set: baldro.direction: 'up' is not one of official, worst_case" },
         { "baldro.scope=macro", "--set: baldro.scope: 'macro' is not one of micro, effective" },

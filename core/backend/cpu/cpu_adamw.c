@@ -41,35 +41,8 @@ CPU_HOT static void cpu_adamw_kernel(float *restrict p, const float *restrict g,
 
 int cpu_adamw(baldro_backend *be, baldro_tensor *param, const baldro_tensor *grad, baldro_tensor *m,
               baldro_tensor *v, const baldro_adamw_args *a) {
-    const char *op = "adamw";
-    if (!a) return bk_fail(be, BALDRO_EINVAL, "%s: args is NULL", op);
-    if (a->struct_size < sizeof(baldro_adamw_args))
-        return bk_fail(be, BALDRO_EINVAL, "%s: args.struct_size=%u, expected >= %zu", op,
-                       a->struct_size, sizeof(baldro_adamw_args));
-    BK_TRY(bk_check_tensor(be, op, "grad", grad, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "param", param, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "m", m, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "v", v, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_adamw(be, param, grad, m, v, a));
     int64_t n = baldro_tensor_numel(grad);
-    BK_TRY(bk_check_numel(be, op, "param", param, n, "grad.numel"));
-    BK_TRY(bk_check_numel(be, op, "m", m, n, "grad.numel"));
-    BK_TRY(bk_check_numel(be, op, "v", v, n, "grad.numel"));
-    if (!(a->bias_correction1 > 0.0f && a->bias_correction1 <= 1.0f) ||
-        !(a->bias_correction2 > 0.0f && a->bias_correction2 <= 1.0f))
-        return bk_fail(be, BALDRO_EINVAL,
-                       "%s: bias_correction1=%g, bias_correction2=%g, expected in (0, 1]", op,
-                       (double)a->bias_correction1, (double)a->bias_correction2);
-    if (!(a->eps >= 0.0f) || !isfinite(a->lr) || !isfinite(a->weight_decay) ||
-        !(a->beta1 >= 0.0f && a->beta1 < 1.0f) || !(a->beta2 >= 0.0f && a->beta2 < 1.0f))
-        return bk_fail(be, BALDRO_EINVAL,
-                       "%s: lr=%g beta1=%g beta2=%g eps=%g weight_decay=%g out of range", op,
-                       (double)a->lr, (double)a->beta1, (double)a->beta2, (double)a->eps,
-                       (double)a->weight_decay);
-    const baldro_tensor *all[] = {param, grad, m, v};
-    const char *names[] = {"param", "grad", "m", "v"};
-    for (int i = 0; i < 4; i++)
-        for (int j = i + 1; j < 4; j++)
-            BK_TRY(bk_check_disjoint(be, op, names[i], all[i], names[j], all[j]));
     cpu_adamw_k k = {
         .decay = (float)(1.0 - (double)a->lr * (double)a->weight_decay),
         .b1 = a->beta1,

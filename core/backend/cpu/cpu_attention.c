@@ -89,50 +89,13 @@ CPU_HOT static void cpu_att_dscore_row(float *restrict dp, const float *restrict
     for (int64_t j = lim; j < nk; j++) dp[j] = 0.0f;
 }
 
-/* Checks shared by forward and backward: q[B,Tq,Hq,D], k and v [B,S,Hkv,D], GQA
- * divisibility, and the workspace size. */
-static int cpu_att_check_qkv(baldro_backend *be, const char *op, const baldro_tensor *q,
-                             const baldro_tensor *k, const baldro_tensor *v, baldro_tensor *ws) {
-    BK_TRY(bk_check_tensor(be, op, "q", q, BALDRO_DT_F32, 4));
-    BK_TRY(bk_check_tensor(be, op, "k", k, BALDRO_DT_F32, 4));
-    BK_TRY(bk_check_tensor(be, op, "v", v, BALDRO_DT_F32, 4));
-    BK_TRY(bk_check_dim(be, op, "k", k, 0, "q", q, 0));
-    BK_TRY(bk_check_dim(be, op, "k", k, 3, "q", q, 3));
-    for (int i = 0; i < 4; i++) BK_TRY(bk_check_dim(be, op, "v", v, i, "k", k, i));
-    int64_t Hq = q->shape[2], Hkv = k->shape[2];
-    if (Hkv == 0 || Hq % Hkv)
-        return bk_fail(be, BALDRO_EINVAL,
-                       "%s: q.shape[2]=%lld query heads is not a multiple of k.shape[2]=%lld", op,
-                       (long long)Hq, (long long)Hkv);
-    BK_TRY(bk_check_tensor(be, op, "workspace", ws, BALDRO_DT_F32, 0));
-    size_t need =
-        cpu_attention_workspace(be, q->shape[0], q->shape[1], k->shape[1], Hq, Hkv, q->shape[3]);
-    if (baldro_tensor_bytes(ws) < need)
-        return bk_fail(be, BALDRO_EINVAL, "%s: workspace has %zu bytes but needs %zu", op,
-                       baldro_tensor_bytes(ws), need);
-    return BALDRO_OK;
-}
-
-/* Same shape as `ref` in every dim, else the first mismatching dim is named. */
-static int cpu_att_same_shape(baldro_backend *be, const char *op, const char *an,
-                              const baldro_tensor *a, const char *refn, const baldro_tensor *ref) {
-    BK_TRY(bk_check_tensor(be, op, an, a, BALDRO_DT_F32, 4));
-    for (int i = 0; i < 4; i++) BK_TRY(bk_check_dim(be, op, an, a, i, refn, ref, i));
-    return BALDRO_OK;
-}
-
 int cpu_attention_fwd(baldro_backend *be, baldro_tensor *out, baldro_tensor *lse,
                       const baldro_tensor *q, const baldro_tensor *k, const baldro_tensor *v,
                       const baldro_tensor *pos0, float scale, baldro_tensor *workspace) {
     const char *op = "attention_fwd";
-    BK_TRY(cpu_att_check_qkv(be, op, q, k, v, workspace));
-    BK_TRY(cpu_att_same_shape(be, op, "out", out, "q", q));
+    BK_TRY(bk_check_attention_fwd(be, out, lse, q, k, v, pos0, workspace));
     const int64_t B = q->shape[0], Tq = q->shape[1], Hq = q->shape[2], D = q->shape[3];
     const int64_t S = k->shape[1], Hkv = k->shape[2], G = Hq / Hkv;
-    if (lse) {
-        BK_TRY(bk_check_tensor(be, op, "lse", lse, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "lse", lse, B * Hq * Tq, "B*Hq*Tq"));
-    }
     const int32_t *p0;
     int64_t bad;
     BK_TRY(cpu_check_pos0(be, op, pos0, B, "q.shape[0]", Tq, S, &p0, &bad));
@@ -141,10 +104,7 @@ int cpu_attention_fwd(baldro_backend *be, baldro_tensor *out, baldro_tensor *lse
                        "%s: pos0[%lld]=%lld with q.shape[1]=%lld reaches past k.shape[1]=%lld",
                        op, (long long)bad, (long long)(p0 ? p0[bad] : 0), (long long)Tq,
                        (long long)S);
-    BK_TRY(bk_check_disjoint(be, op, "out", out, "q", q));
-    BK_TRY(bk_check_disjoint(be, op, "out", out, "k", k));
-    BK_TRY(bk_check_disjoint(be, op, "out", out, "v", v));
-    BK_TRY(bk_check_disjoint(be, op, "out", out, "workspace", workspace));
+    BK_TRY(bk_check_attention_fwd_overlap(be, out, q, k, v, workspace));
 
     const int64_t bq = Tq < CPU_ATT_BQ ? Tq : CPU_ATT_BQ;
     const int64_t nblk = bq ? (Tq + bq - 1) / bq : 0, items = B * Hq * nblk;
@@ -232,31 +192,9 @@ int cpu_attention_bwd(baldro_backend *be, baldro_tensor *dq, baldro_tensor *dk, 
                       const baldro_tensor *dout, const baldro_tensor *q, const baldro_tensor *k,
                       const baldro_tensor *v, const baldro_tensor *out, const baldro_tensor *lse,
                       float scale, baldro_tensor *workspace) {
-    const char *op = "attention_bwd";
-    BK_TRY(cpu_att_check_qkv(be, op, q, k, v, workspace));
-    /* Training form only: the keys are this pass's (S = T) and positions start at 0. */
-    BK_TRY(bk_check_dim(be, op, "k", k, 1, "q", q, 1));
-    BK_TRY(cpu_att_same_shape(be, op, "dout", dout, "q", q));
-    BK_TRY(cpu_att_same_shape(be, op, "out", out, "q", q));
-    BK_TRY(cpu_att_same_shape(be, op, "dq", dq, "q", q));
-    BK_TRY(cpu_att_same_shape(be, op, "dk", dk, "k", k));
-    BK_TRY(cpu_att_same_shape(be, op, "dv", dv, "k", k));
+    BK_TRY(bk_check_attention_bwd(be, dq, dk, dv, dout, q, k, v, out, lse, workspace));
     const int64_t B = q->shape[0], T = q->shape[1], Hq = q->shape[2], D = q->shape[3];
     const int64_t Hkv = k->shape[2];
-    BK_TRY(bk_check_tensor(be, op, "lse", lse, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_numel(be, op, "lse", lse, B * Hq * T, "B*Hq*T"));
-    /* Outputs are written while inputs are still read: no output may share memory with
-     * an input, another output or the workspace. */
-    const baldro_tensor *ins[] = {dout, q, k, v, out, lse, workspace};
-    const char *in_names[] = {"dout", "q", "k", "v", "out", "lse", "workspace"};
-    const baldro_tensor *outs[] = {dq, dk, dv};
-    const char *out_names[] = {"dq", "dk", "dv"};
-    for (int o = 0; o < 3; o++) {
-        for (int i = 0; i < 7; i++)
-            BK_TRY(bk_check_disjoint(be, op, out_names[o], outs[o], in_names[i], ins[i]));
-        for (int o2 = o + 1; o2 < 3; o2++)
-            BK_TRY(bk_check_disjoint(be, op, out_names[o], outs[o], out_names[o2], outs[o2]));
-    }
     cpu_att_bwd a = {.q = q->data,
                      .k = k->data,
                      .v = v->data,
@@ -299,11 +237,7 @@ int cpu_attention_bwd(baldro_backend *be, baldro_tensor *dq, baldro_tensor *dk, 
 int cpu_kv_append(baldro_backend *be, baldro_tensor *cache, const baldro_tensor *x,
                   const baldro_tensor *pos0) {
     const char *op = "kv_append";
-    BK_TRY(bk_check_tensor(be, op, "cache", cache, BALDRO_DT_F32, 4));
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 4));
-    BK_TRY(bk_check_dim(be, op, "x", x, 0, "cache", cache, 0));
-    BK_TRY(bk_check_dim(be, op, "x", x, 2, "cache", cache, 2));
-    BK_TRY(bk_check_dim(be, op, "x", x, 3, "cache", cache, 3));
+    BK_TRY(bk_check_kv_append(be, cache, x, pos0));
     const int64_t B = x->shape[0], Tq = x->shape[1], S = cache->shape[1];
     const int64_t row = x->shape[2] * x->shape[3]; /* floats per position */
     const int32_t *p0;

@@ -92,18 +92,13 @@ static int cpu_download(baldro_backend *be, void *dst, const void *src, size_t b
 }
 
 int cpu_fill(baldro_backend *be, baldro_tensor *x, float value) {
-    if (x && x->dtype == BALDRO_DT_I32) {
-        BK_TRY(bk_check_tensor(be, "fill", "x", x, BALDRO_DT_I32, 0));
-        /* An I32 fill takes an integral value in range (a float-to-int cast of anything
-         * else is undefined). */
-        if (!(value >= -2147483648.0f && value < 2147483648.0f) || value != floorf(value))
-            return bk_fail(be, BALDRO_EINVAL, "fill: value %g is not an I32 value", (double)value);
+    BK_TRY(bk_check_fill(be, x, value));
+    if (x->dtype == BALDRO_DT_I32) {
         int32_t iv = (int32_t)value, *restrict p = x->data;
         int64_t n = baldro_tensor_numel(x);
         for (int64_t i = 0; i < n; i++) p[i] = iv;
         return BALDRO_OK;
     }
-    BK_TRY(bk_check_tensor(be, "fill", "x", x, BALDRO_DT_F32, 0));
     float *restrict p = x->data;
     int64_t n = baldro_tensor_numel(x);
 #pragma omp parallel for simd num_threads(be->threads) if (n > 4 * CPU_PAR_MIN) schedule(static)
@@ -112,12 +107,7 @@ int cpu_fill(baldro_backend *be, baldro_tensor *x, float value) {
 }
 
 int cpu_copy(baldro_backend *be, baldro_tensor *y, const baldro_tensor *x) {
-    if (!x || !y) return bk_fail(be, BALDRO_EINVAL, "copy: %s is NULL", x ? "y" : "x");
-    if (x->dtype < BALDRO_DT_F32 || x->dtype > BALDRO_DT_I32)
-        return bk_fail(be, BALDRO_EINVAL, "copy: x.dtype=%d is not a baldro_dtype", (int)x->dtype);
-    BK_TRY(bk_check_tensor(be, "copy", "x", x, x->dtype, 0));
-    BK_TRY(bk_check_tensor(be, "copy", "y", y, x->dtype, 0));
-    BK_TRY(bk_check_numel(be, "copy", "y", y, baldro_tensor_numel(x), "x.numel"));
+    BK_TRY(bk_check_copy(be, y, x));
     size_t bytes = baldro_tensor_bytes(x);
     if (bytes && y->data != x->data) memmove(y->data, x->data, bytes);
     return BALDRO_OK;
@@ -130,15 +120,8 @@ CPU_HOT static void cpu_add_kernel(float *y, const float *a, const float *b, int
 }
 
 int cpu_add(baldro_backend *be, baldro_tensor *y, const baldro_tensor *a, const baldro_tensor *b) {
-    BK_TRY(bk_check_tensor(be, "add", "a", a, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, "add", "b", b, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, "add", "y", y, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_add(be, y, a, b));
     int64_t n = baldro_tensor_numel(a);
-    BK_TRY(bk_check_numel(be, "add", "b", b, n, "a.numel"));
-    BK_TRY(bk_check_numel(be, "add", "y", y, n, "a.numel"));
-    /* y may be a or b exactly; a partial overlap would feed outputs back as inputs. */
-    if (y->data != a->data) BK_TRY(bk_check_disjoint(be, "add", "y", y, "a", a));
-    if (y->data != b->data) BK_TRY(bk_check_disjoint(be, "add", "y", y, "b", b));
     float *yp = y->data;
     const float *ap = a->data, *bp = b->data;
     int64_t nchunk = n > 4 * CPU_PAR_MIN ? be->threads : 1;
@@ -151,7 +134,7 @@ int cpu_add(baldro_backend *be, baldro_tensor *y, const baldro_tensor *a, const 
 }
 
 int cpu_scale(baldro_backend *be, baldro_tensor *x, float s) {
-    BK_TRY(bk_check_tensor(be, "scale", "x", x, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_scale(be, x));
     float *restrict p = x->data;
     int64_t n = baldro_tensor_numel(x);
 #pragma omp parallel for simd num_threads(be->threads) if (n > 4 * CPU_PAR_MIN) schedule(static)
@@ -174,8 +157,7 @@ CPU_HOT static double cpu_sumsq_kernel(const float *restrict p, int64_t n) {
 }
 
 int cpu_sumsq(baldro_backend *be, const baldro_tensor *x, double *out) {
-    BK_TRY(bk_check_tensor(be, "sumsq", "x", x, BALDRO_DT_F32, 0));
-    if (!out) return bk_fail(be, BALDRO_EINVAL, "sumsq: out is NULL");
+    BK_TRY(bk_check_sumsq(be, x, out));
     const float *p = x->data;
     int64_t n = baldro_tensor_numel(x);
     double part[CPU_SUMSQ_CHUNKS];
@@ -283,11 +265,8 @@ int cpu_check_pos0(baldro_backend *be, const char *op, const baldro_tensor *pos0
                    int64_t *bad) {
     *p0 = NULL;
     *bad = -1;
-    if (pos0) {
-        BK_TRY(bk_check_tensor(be, op, "pos0", pos0, BALDRO_DT_I32, 0));
-        BK_TRY(bk_check_numel(be, op, "pos0", pos0, B, b_from));
-        *p0 = pos0->data;
-    }
+    BK_TRY(bk_check_pos0(be, op, pos0, B, b_from));
+    if (pos0) *p0 = pos0->data;
     for (int64_t b = 0; b < B; b++) {
         int64_t start = *p0 ? (*p0)[b] : 0;
         if (start < 0 || start + T > limit) {

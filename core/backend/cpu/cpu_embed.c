@@ -32,12 +32,7 @@ static void cpu_copy_rows(baldro_backend *be, float *out, const float *src, cons
 int cpu_embedding_fwd(baldro_backend *be, baldro_tensor *out, const baldro_tensor *ids,
                       const baldro_tensor *table) {
     const char *op = "embedding_fwd";
-    BK_TRY(bk_check_tensor(be, op, "ids", ids, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_tensor(be, op, "table", table, BALDRO_DT_F32, 2));
-    BK_TRY(bk_check_tensor(be, op, "out", out, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_dim(be, op, "out", out, -1, "table", table, 1));
-    BK_TRY(bk_check_numel(be, op, "ids", ids, bk_rows(out), "rows of out"));
-    BK_TRY(bk_check_disjoint(be, op, "out", out, "table", table));
+    BK_TRY(bk_check_embedding_fwd(be, out, ids, table));
     BK_TRY(cpu_check_index_range(be, op, "ids", ids, table->shape[0]));
     cpu_copy_rows(be, out->data, table->data, ids->data, bk_rows(out), table->shape[1]);
     return BALDRO_OK;
@@ -46,12 +41,7 @@ int cpu_embedding_fwd(baldro_backend *be, baldro_tensor *out, const baldro_tenso
 int cpu_embedding_bwd(baldro_backend *be, baldro_tensor *dtable, const baldro_tensor *dout,
                       const baldro_tensor *ids) {
     const char *op = "embedding_bwd";
-    BK_TRY(bk_check_tensor(be, op, "dtable", dtable, BALDRO_DT_F32, 2));
-    BK_TRY(bk_check_tensor(be, op, "dout", dout, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "ids", ids, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_dim(be, op, "dout", dout, -1, "dtable", dtable, 1));
-    BK_TRY(bk_check_numel(be, op, "ids", ids, bk_rows(dout), "rows of dout"));
-    BK_TRY(bk_check_disjoint(be, op, "dtable", dtable, "dout", dout));
+    BK_TRY(bk_check_embedding_bwd(be, dtable, dout, ids));
     BK_TRY(cpu_check_index_range(be, op, "ids", ids, dtable->shape[0]));
     int64_t N = bk_rows(dout), C = dtable->shape[1];
     const int32_t *id = ids->data;
@@ -82,12 +72,7 @@ int cpu_embedding_bwd(baldro_backend *be, baldro_tensor *dtable, const baldro_te
 int cpu_gather_rows(baldro_backend *be, baldro_tensor *out, const baldro_tensor *x,
                     const baldro_tensor *idx) {
     const char *op = "gather_rows";
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "idx", idx, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_tensor(be, op, "out", out, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_dim(be, op, "out", out, -1, "x", x, -1));
-    BK_TRY(bk_check_numel(be, op, "idx", idx, bk_rows(out), "rows of out"));
-    BK_TRY(bk_check_disjoint(be, op, "out", out, "x", x));
+    BK_TRY(bk_check_gather_rows(be, out, x, idx));
     BK_TRY(cpu_check_index_range(be, op, "idx", idx, bk_rows(x)));
     cpu_copy_rows(be, out->data, x->data, idx->data, bk_rows(out), bk_cols(x));
     return BALDRO_OK;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "backend/backend_check.h"
 #include "backend/backend_internal.h"
 
 /* Elementwise kernels go parallel only above this many elements of work: starting a

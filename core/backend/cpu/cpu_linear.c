@@ -20,20 +20,7 @@ static void cpu_add_bias_rows(baldro_backend *be, float *y, const float *b, int6
 
 int cpu_linear_fwd(baldro_backend *be, baldro_tensor *y, const baldro_tensor *x,
                    const baldro_tensor *w, const baldro_tensor *b, int accumulate) {
-    const char *op = "linear_fwd";
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "w", w, BALDRO_DT_F32, 2));
-    BK_TRY(bk_check_tensor(be, op, "y", y, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_dim(be, op, "w", w, 1, "x", x, -1));
-    BK_TRY(bk_check_dim(be, op, "y", y, -1, "w", w, 0));
-    BK_TRY(bk_check_rows(be, op, "y", y, "x", x));
-    if (b) {
-        BK_TRY(bk_check_tensor(be, op, "b", b, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "b", b, w->shape[0], "w.shape[0]"));
-    }
-    /* sgemm cannot write y while reading x or w from the same memory. */
-    BK_TRY(bk_check_disjoint(be, op, "y", y, "x", x));
-    BK_TRY(bk_check_disjoint(be, op, "y", y, "w", w));
+    BK_TRY(bk_check_linear_fwd(be, y, x, w, b));
     int64_t N = bk_rows(x), K = w->shape[1], O = w->shape[0];
     float *yp = y->data;
     if (b && !accumulate) {
@@ -73,37 +60,8 @@ static void cpu_colsum_acc(baldro_backend *be, float *db, const float *dy, int64
 int cpu_linear_bwd(baldro_backend *be, baldro_tensor *dx, baldro_tensor *dw, baldro_tensor *db,
                    const baldro_tensor *dy, const baldro_tensor *x, const baldro_tensor *w,
                    int accumulate_dx) {
-    const char *op = "linear_bwd";
-    BK_TRY(bk_check_tensor(be, op, "dy", dy, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_linear_bwd(be, dx, dw, db, dy, x, w));
     int64_t N = bk_rows(dy), O = bk_cols(dy);
-    if (dx) {
-        /* dx[N,I] = dy[N,O] w[O,I] */
-        BK_TRY(bk_check_tensor(be, op, "dx", dx, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_tensor(be, op, "w", w, BALDRO_DT_F32, 2));
-        BK_TRY(bk_check_dim(be, op, "w", w, 0, "dy", dy, -1));
-        BK_TRY(bk_check_dim(be, op, "dx", dx, -1, "w", w, 1));
-        BK_TRY(bk_check_rows(be, op, "dx", dx, "dy", dy));
-        BK_TRY(bk_check_disjoint(be, op, "dx", dx, "dy", dy));
-        BK_TRY(bk_check_disjoint(be, op, "dx", dx, "w", w));
-    }
-    if (dw) {
-        /* dw[O,I] += dy[N,O]^T x[N,I] */
-        BK_TRY(bk_check_tensor(be, op, "dw", dw, BALDRO_DT_F32, 2));
-        BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_dim(be, op, "dw", dw, 0, "dy", dy, -1));
-        BK_TRY(bk_check_dim(be, op, "dw", dw, 1, "x", x, -1));
-        BK_TRY(bk_check_rows(be, op, "x", x, "dy", dy));
-        if (w) {
-            BK_TRY(bk_check_tensor(be, op, "w", w, BALDRO_DT_F32, 2));
-            BK_TRY(bk_check_dim(be, op, "dw", dw, 1, "w", w, 1));
-        }
-        BK_TRY(bk_check_disjoint(be, op, "dw", dw, "dy", dy));
-        BK_TRY(bk_check_disjoint(be, op, "dw", dw, "x", x));
-    }
-    if (db) {
-        BK_TRY(bk_check_tensor(be, op, "db", db, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "db", db, O, "dy.shape[-1]"));
-    }
     /* dw and db first: they read x and dy, so a dx written over x stays correct. */
     if (dw) {
         int64_t K = dw->shape[1];

@@ -48,16 +48,8 @@ static int cpu_check_targets(baldro_backend *be, const char *op, const baldro_te
 int cpu_logsoftmax_gather_fwd(baldro_backend *be, baldro_tensor *logp, baldro_tensor *lse,
                               const baldro_tensor *logits, const baldro_tensor *targets) {
     const char *op = "logsoftmax_gather_fwd";
-    BK_TRY(bk_check_tensor(be, op, "logits", logits, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "targets", targets, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_tensor(be, op, "logp", logp, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_logsoftmax_gather_fwd(be, logp, lse, logits, targets));
     const int64_t N = bk_rows(logits), V = bk_cols(logits);
-    BK_TRY(bk_check_numel(be, op, "targets", targets, N, "rows of logits"));
-    BK_TRY(bk_check_numel(be, op, "logp", logp, N, "rows of logits"));
-    if (lse) {
-        BK_TRY(bk_check_tensor(be, op, "lse", lse, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "lse", lse, N, "rows of logits"));
-    }
     BK_TRY(cpu_check_targets(be, op, targets, V));
     const float *x = logits->data;
     const int32_t *t = targets->data;
@@ -91,16 +83,8 @@ CPU_HOT static void cpu_lsm_bwd_row(float *restrict row, int64_t V, float lse, f
 int cpu_logsoftmax_gather_bwd(baldro_backend *be, baldro_tensor *logits, const baldro_tensor *lse,
                               const baldro_tensor *targets, const baldro_tensor *dlogp) {
     const char *op = "logsoftmax_gather_bwd";
-    BK_TRY(bk_check_tensor(be, op, "logits", logits, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "lse", lse, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "targets", targets, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_tensor(be, op, "dlogp", dlogp, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_logsoftmax_gather_bwd(be, logits, lse, targets, dlogp));
     const int64_t N = bk_rows(logits), V = bk_cols(logits);
-    BK_TRY(bk_check_numel(be, op, "lse", lse, N, "rows of logits"));
-    BK_TRY(bk_check_numel(be, op, "targets", targets, N, "rows of logits"));
-    BK_TRY(bk_check_numel(be, op, "dlogp", dlogp, N, "rows of logits"));
-    BK_TRY(bk_check_disjoint(be, op, "logits", logits, "lse", lse));
-    BK_TRY(bk_check_disjoint(be, op, "logits", logits, "dlogp", dlogp));
     BK_TRY(cpu_check_targets(be, op, targets, V));
     float *x = logits->data;
     const float *ls = lse->data, *d = dlogp->data;
@@ -134,12 +118,8 @@ CPU_HOT static int32_t cpu_row_argmax(const float *restrict x, int64_t V) {
 }
 
 int cpu_argmax(baldro_backend *be, baldro_tensor *ids, const baldro_tensor *logits) {
-    const char *op = "argmax";
-    BK_TRY(bk_check_tensor(be, op, "logits", logits, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "ids", ids, BALDRO_DT_I32, 0));
+    BK_TRY(bk_check_argmax(be, ids, logits));
     const int64_t M = bk_rows(logits), V = bk_cols(logits);
-    BK_TRY(bk_check_numel(be, op, "ids", ids, M, "rows of logits"));
-    if (V == 0) return bk_fail(be, BALDRO_EINVAL, "%s: logits rows are empty (V=0)", op);
     const float *x = logits->data;
     int32_t *out = ids->data;
 #pragma omp parallel for num_threads(be->threads) if (M * V > CPU_LOGITS_PAR_MIN) schedule(static)

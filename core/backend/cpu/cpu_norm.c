@@ -28,28 +28,9 @@ static float cpu_rstd(const float *x, int64_t C, float eps) {
     return (float)(1.0 / sqrt(ms + (double)eps));
 }
 
-/* Common checks of x[N,C] and w[C] against a [N,C] tensor `y` named yn. */
-static int cpu_norm_check(baldro_backend *be, const char *op, const char *yn,
-                          const baldro_tensor *y, const baldro_tensor *x, const baldro_tensor *w) {
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "w", w, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, yn, y, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_numel(be, op, "w", w, bk_cols(x), "x.shape[-1]"));
-    BK_TRY(bk_check_dim(be, op, yn, y, -1, "x", x, -1));
-    BK_TRY(bk_check_rows(be, op, yn, y, "x", x));
-    return BALDRO_OK;
-}
-
 int cpu_rmsnorm_fwd(baldro_backend *be, baldro_tensor *out, baldro_tensor *rstd,
                     const baldro_tensor *x, const baldro_tensor *w, float eps) {
-    const char *op = "rmsnorm_fwd";
-    BK_TRY(cpu_norm_check(be, op, "out", out, x, w));
-    if (rstd) {
-        BK_TRY(bk_check_tensor(be, op, "rstd", rstd, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "rstd", rstd, bk_rows(x), "rows of x"));
-    }
-    if (!(eps >= 0.0f))
-        return bk_fail(be, BALDRO_EINVAL, "%s: eps=%g, expected >= 0", op, (double)eps);
+    BK_TRY(bk_check_rmsnorm_fwd(be, out, rstd, x, w, eps));
     int64_t N = bk_rows(x), C = bk_cols(x);
     const float *xp = x->data, *wp = w->data;
     float *op_ = out->data, *rp = rstd ? rstd->data : NULL;
@@ -90,20 +71,7 @@ static void cpu_norm_dw(baldro_backend *be, float *dw, const float *g, const flo
 int cpu_rmsnorm_bwd(baldro_backend *be, baldro_tensor *dx, baldro_tensor *dw,
                     const baldro_tensor *dout, const baldro_tensor *x, const baldro_tensor *w,
                     const baldro_tensor *rstd, int accumulate_dx) {
-    const char *op = "rmsnorm_bwd";
-    BK_TRY(cpu_norm_check(be, op, "dout", dout, x, w));
-    if (dx) {
-        BK_TRY(bk_check_tensor(be, op, "dx", dx, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_dim(be, op, "dx", dx, -1, "x", x, -1));
-        BK_TRY(bk_check_rows(be, op, "dx", dx, "x", x));
-    }
-    if (dw) {
-        BK_TRY(bk_check_tensor(be, op, "dw", dw, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "dw", dw, bk_cols(x), "x.shape[-1]"));
-    }
-    /* The forward's rstd is required: eps is not an argument here to recompute it. */
-    BK_TRY(bk_check_tensor(be, op, "rstd", rstd, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_numel(be, op, "rstd", rstd, bk_rows(x), "rows of x"));
+    BK_TRY(bk_check_rmsnorm_bwd(be, dx, dw, dout, x, w, rstd));
     int64_t N = bk_rows(x), C = bk_cols(x);
     const float *g = dout->data, *xp = x->data, *wp = w->data, *rs = rstd->data;
     /* dw first: dx is written last, so even a dx that reuses dout's memory stays right. */

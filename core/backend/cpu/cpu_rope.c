@@ -48,14 +48,9 @@ static void cpu_rope_row(float *restrict x, const float *restrict c, const float
 static int cpu_rope_apply(baldro_backend *be, const char *op, const char *xn, baldro_tensor *x,
                           const baldro_tensor *table, const baldro_tensor *pos0, int interleaved,
                           float sgn) {
-    BK_TRY(bk_check_tensor(be, op, xn, x, BALDRO_DT_F32, 4));
-    BK_TRY(bk_check_tensor(be, op, "table", table, BALDRO_DT_F32, 2));
-    BK_TRY(bk_check_dim(be, op, "table", table, 1, xn, x, 3));
+    BK_TRY(bk_check_rope(be, op, xn, x, table, pos0));
     const int64_t B = x->shape[0], T = x->shape[1], H = x->shape[2], D = x->shape[3];
     const int64_t P = table->shape[0];
-    if (D % 2)
-        return bk_fail(be, BALDRO_EINVAL, "%s: %s.shape[3]=%lld, expected an even head dim", op, xn,
-                       (long long)D);
     const int32_t *p0;
     int64_t bad;
     BK_TRY(cpu_check_pos0(be, op, pos0, B, "x.shape[0]", T, P, &p0, &bad));

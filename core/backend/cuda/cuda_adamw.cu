@@ -10,9 +10,15 @@
  * The scalar factors are formed in double on the host and rounded to float once, as
  * PyTorch does with its Python-float scalars. sqrtf and the divisions are IEEE-rounded
  * (nvcc's defaults without fast-math).
+ *
+ * bf16 mode: the fp32 parameter is the master copy. When the backend holds a bf16 working
+ * copy of it (the GEMMs' weight operand, cuda_gemm.c), this same kernel writes the new
+ * value there too, rounded to nearest even (core/backend/bf16.h): the copy never goes
+ * stale across a step and needs no conversion pass of its own.
  */
 #include <math.h>
 
+#include "backend/bf16.h"
 #include "backend/cuda/cuda_internal.h"
 
 #define ADAMW_THREADS 256
@@ -23,7 +29,8 @@ typedef struct cuda_adamw_k {
     int lerp_lo; /* 1 - beta1 < 0.5 */
 } cuda_adamw_k;
 
-__global__ void k_adamw(float *p, const float *g, float *m, float *v, int64_t n, cuda_adamw_k k) {
+__global__ void k_adamw(float *p, const float *g, float *m, float *v, uint16_t *p16, int64_t n,
+                        cuda_adamw_k k) {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
         float gi = g[i], mi0 = m[i];
@@ -31,7 +38,9 @@ __global__ void k_adamw(float *p, const float *g, float *m, float *v, int64_t n,
         float mi = k.lerp_lo ? mi0 + k.omb1 * (gi - mi0) : gi - (gi - mi0) * k.b1;
         float vi = k.b2 * v[i] + k.omb2 * (gi * gi);
         float den = sqrtf(vi) / k.bc2s + k.eps;
-        p[i] = pi + k.step * (mi / den);
+        float pn = pi + k.step * (mi / den);
+        p[i] = pn;
+        if (p16) p16[i] = bk_f32_to_bf16(pn);
         m[i] = mi;
         v[i] = vi;
     }
@@ -40,34 +49,8 @@ __global__ void k_adamw(float *p, const float *g, float *m, float *v, int64_t n,
 int cuda_adamw(baldro_backend *be, baldro_tensor *param, const baldro_tensor *grad,
                baldro_tensor *m, baldro_tensor *v, const baldro_adamw_args *a) {
     const char *op = "adamw";
-    if (!a) return bk_fail(be, BALDRO_EINVAL, "%s: args is NULL", op);
-    if (a->struct_size < sizeof(baldro_adamw_args))
-        return bk_fail(be, BALDRO_EINVAL, "%s: args.struct_size=%u, expected >= %zu", op,
-                       a->struct_size, sizeof(baldro_adamw_args));
-    BK_TRY(bk_check_tensor(be, op, "grad", grad, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "param", param, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "m", m, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "v", v, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_adamw(be, param, grad, m, v, a));
     int64_t n = baldro_tensor_numel(grad);
-    BK_TRY(bk_check_numel(be, op, "param", param, n, "grad.numel"));
-    BK_TRY(bk_check_numel(be, op, "m", m, n, "grad.numel"));
-    BK_TRY(bk_check_numel(be, op, "v", v, n, "grad.numel"));
-    if (!(a->bias_correction1 > 0.0f && a->bias_correction1 <= 1.0f) ||
-        !(a->bias_correction2 > 0.0f && a->bias_correction2 <= 1.0f))
-        return bk_fail(be, BALDRO_EINVAL,
-                       "%s: bias_correction1=%g, bias_correction2=%g, expected in (0, 1]", op,
-                       (double)a->bias_correction1, (double)a->bias_correction2);
-    if (!(a->eps >= 0.0f) || !isfinite(a->lr) || !isfinite(a->weight_decay) ||
-        !(a->beta1 >= 0.0f && a->beta1 < 1.0f) || !(a->beta2 >= 0.0f && a->beta2 < 1.0f))
-        return bk_fail(be, BALDRO_EINVAL,
-                       "%s: lr=%g beta1=%g beta2=%g eps=%g weight_decay=%g out of range", op,
-                       (double)a->lr, (double)a->beta1, (double)a->beta2, (double)a->eps,
-                       (double)a->weight_decay);
-    const baldro_tensor *all[] = {param, grad, m, v};
-    const char *names[] = {"param", "grad", "m", "v"};
-    for (int i = 0; i < 4; i++)
-        for (int j = i + 1; j < 4; j++)
-            BK_TRY(bk_check_disjoint(be, op, names[i], all[i], names[j], all[j]));
     cuda_adamw_k k;
     k.decay = (float)(1.0 - (double)a->lr * (double)a->weight_decay);
     k.b1 = a->beta1;
@@ -79,11 +62,14 @@ int cuda_adamw(baldro_backend *be, baldro_tensor *param, const baldro_tensor *gr
     k.bc2s = (float)sqrt((double)a->bias_correction2);
     k.eps = a->eps;
     if (n == 0) return BALDRO_OK;
+    cuda_wrote_t(be, m);
+    cuda_wrote_t(be, v);
+    uint16_t *p16 = cuda_bf16_adamw_copy(be, param->data, n);
     unsigned cap = (unsigned)cuda_st(be)->n_sm * 32u;
     if (cap < 1 || cap > ADAMW_MAX_BLOCKS) cap = ADAMW_MAX_BLOCKS;
     k_adamw<<<cuda_grid(n, ADAMW_THREADS, cap), ADAMW_THREADS, 0, cuda_stream(be)>>>(
-        (float *)param->data, (const float *)grad->data, (float *)m->data, (float *)v->data, n,
-        k);
+        (float *)param->data, (const float *)grad->data, (float *)m->data, (float *)v->data, p16,
+        n, k);
     CUDA_LAUNCHED(be, op);
     return BALDRO_OK;
 }

@@ -1,8 +1,9 @@
 /*
  * core/backend/cuda/cuda_backend.c: the CUDA backend's handle, ops table and memory.
  *
- * One device, one non-blocking stream. Every op enqueues its work on that stream and
- * returns; the calls that hand a value to the host (download, sumsq) and upload (the
+ * One device, one non-blocking stream, GEMMs in the precision chosen at open (fp32:
+ * cuBLAS, TF32 off; bf16: cuBLASLt, cuda_gemm.c). Every op enqueues its work on that
+ * stream and returns; the calls that hand a value to the host (download, sumsq) and upload (the
  * caller may reuse its buffer at once) wait for the stream. cuBLAS is bound to the same
  * stream with TF32 off, so fp32 GEMMs stay fp32. Memory: plain cudaMalloc blocks
  * (never managed memory), zeroed on the stream, tracked in a table so that close frees
@@ -99,14 +100,6 @@ int cuda_sync(baldro_backend *be, const char *op) {
     return cuda_report_dev_error(be, &e, op);
 }
 
-int cuda_check_pos0(baldro_backend *be, const char *op, const baldro_tensor *pos0, int64_t B,
-                    const char *b_from) {
-    if (!pos0) return BALDRO_OK;
-    BK_TRY(bk_check_tensor(be, op, "pos0", pos0, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_numel(be, op, "pos0", pos0, B, b_from));
-    return BALDRO_OK;
-}
-
 /* ---- memory ---------------------------------------------------------------------------- */
 
 static const char *cuda_last_error(baldro_backend *be) {
@@ -156,6 +149,9 @@ static void cuda_free(baldro_backend *be, void *p) {
         return;
     }
     be->bytes_live -= *rec;
+    /* bf16 copies of tensors in this block die with it: a later block at the same
+     * address must not find them. */
+    cuda_bf16_forget_block(be, p, *rec);
     g_hash_table_remove((GHashTable *)st->blocks, p); /* frees rec */
     /* cudaFree waits for the device, so no queued kernel still uses the block. */
     cudaError_t e = cudaFree(p);
@@ -166,6 +162,7 @@ static int cuda_upload(baldro_backend *be, void *dst, const void *src, size_t by
     if (bytes && (!dst || !src)) return bk_fail(be, BALDRO_EINVAL, "upload: NULL pointer");
     if (!bytes) return BALDRO_OK;
     cuda_state *st = cuda_st(be);
+    cuda_wrote(be, dst, bytes);
     CUDA_TRY(be, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, st->stream), "upload");
     /* The caller may reuse `src` as soon as this returns. */
     return cuda_sync(be, "upload");
@@ -224,6 +221,7 @@ static void cuda_close(baldro_backend *be) {
     cuda_state *st = be->impl;
     if (!st) return;
     if (st->stream) (void)cudaStreamSynchronize(st->stream);
+    cuda_bf16_release(be);
     if (st->blocks) {
         GHashTableIter it;
         gpointer key;
@@ -281,11 +279,14 @@ int baldro_backend_cuda_available(char *why, size_t cap) {
         }                                                                                      \
     } while (0)
 
-int baldro_backend_cuda_open(int device, baldro_backend **be, const baldro_ops **ops,
-                             baldro_error *err) {
+int baldro_backend_cuda_open(int device, baldro_precision precision, baldro_backend **be,
+                             const baldro_ops **ops, baldro_error *err) {
     if (be) *be = NULL;
     if (ops) *ops = NULL;
     if (!be || !ops) return baldro_error_set(err, BALDRO_EINVAL, "cuda backend: NULL out-pointer");
+    if (precision != BALDRO_PRECISION_FP32 && precision != BALDRO_PRECISION_BF16)
+        return baldro_error_set(err, BALDRO_EINVAL,
+                                "cuda backend: precision %d is not fp32 or bf16", (int)precision);
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
@@ -313,7 +314,9 @@ int baldro_backend_cuda_open(int device, baldro_backend **be, const baldro_ops *
     b->threads = 1; /* host threads; the kernels' parallelism is the device's */
     b->close = cuda_close;
     b->impl = st;
+    b->precision = precision;
     st->device = device;
+    bk_bf16_cache_init(&st->bf16);
     st->blocks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, free);
 
     OPEN_TRY(cudaSetDevice(device), "cudaSetDevice");

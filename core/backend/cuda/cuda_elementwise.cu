@@ -2,7 +2,7 @@
  * core/backend/cuda/cuda_elementwise.cu: fill, copy, add, scale, sumsq, and the bias and
  * column-sum kernels of linear (cuda_linear.c).
  *
- * Argument checks are the CPU backend's (cpu_backend.c), message for message. Kernels
+ * Argument checks are the shared bk_check_<op> (backend_check.c), as on the CPU. Kernels
  * are fp32 grid-stride loops on the backend's stream; sumsq reduces in double and is
  * deterministic: a fixed grid for a given size, block partials summed in order.
  */
@@ -46,10 +46,9 @@ __global__ void k_scale(float *x, int64_t n, float s) {
 
 int cuda_fill(baldro_backend *be, baldro_tensor *x, float value) {
     const char *op = "fill";
-    if (x && x->dtype == BALDRO_DT_I32) {
-        BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_I32, 0));
-        if (!(value >= -2147483648.0f && value < 2147483648.0f) || value != floorf(value))
-            return bk_fail(be, BALDRO_EINVAL, "fill: value %g is not an I32 value", (double)value);
+    BK_TRY(bk_check_fill(be, x, value));
+    cuda_wrote_t(be, x);
+    if (x->dtype == BALDRO_DT_I32) {
         int64_t n = baldro_tensor_numel(x);
         if (n == 0) return BALDRO_OK;
         k_fill_i32<<<ew_grid(be, n), EW_THREADS, 0, cuda_stream(be)>>>((int32_t *)x->data, n,
@@ -57,7 +56,6 @@ int cuda_fill(baldro_backend *be, baldro_tensor *x, float value) {
         CUDA_LAUNCHED(be, op);
         return BALDRO_OK;
     }
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
     int64_t n = baldro_tensor_numel(x);
     if (n == 0) return BALDRO_OK;
     k_fill_f32<<<ew_grid(be, n), EW_THREADS, 0, cuda_stream(be)>>>((float *)x->data, n, value);
@@ -67,17 +65,13 @@ int cuda_fill(baldro_backend *be, baldro_tensor *x, float value) {
 
 int cuda_copy(baldro_backend *be, baldro_tensor *y, const baldro_tensor *x) {
     const char *op = "copy";
-    if (!x || !y) return bk_fail(be, BALDRO_EINVAL, "copy: %s is NULL", x ? "y" : "x");
-    if (x->dtype < BALDRO_DT_F32 || x->dtype > BALDRO_DT_I32)
-        return bk_fail(be, BALDRO_EINVAL, "copy: x.dtype=%d is not a baldro_dtype", (int)x->dtype);
-    BK_TRY(bk_check_tensor(be, op, "x", x, x->dtype, 0));
-    BK_TRY(bk_check_tensor(be, op, "y", y, x->dtype, 0));
-    BK_TRY(bk_check_numel(be, op, "y", y, baldro_tensor_numel(x), "x.numel"));
+    BK_TRY(bk_check_copy(be, y, x));
     size_t bytes = baldro_tensor_bytes(x);
     if (!bytes || y->data == x->data) return BALDRO_OK;
     /* The CPU's memmove allows a partial overlap; a device-to-device cudaMemcpy does not,
      * and no caller needs it, so it is refused rather than silently corrupted. */
     BK_TRY(bk_check_disjoint(be, op, "y", y, "x", x));
+    cuda_wrote_t(be, y);
     CUDA_TRY(be, cudaMemcpyAsync(y->data, x->data, bytes, cudaMemcpyDeviceToDevice,
                                  cuda_stream(be)), op);
     return BALDRO_OK;
@@ -85,16 +79,11 @@ int cuda_copy(baldro_backend *be, baldro_tensor *y, const baldro_tensor *x) {
 
 int cuda_add(baldro_backend *be, baldro_tensor *y, const baldro_tensor *a, const baldro_tensor *b) {
     const char *op = "add";
-    BK_TRY(bk_check_tensor(be, op, "a", a, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "b", b, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "y", y, BALDRO_DT_F32, 0));
-    int64_t n = baldro_tensor_numel(a);
-    BK_TRY(bk_check_numel(be, op, "b", b, n, "a.numel"));
-    BK_TRY(bk_check_numel(be, op, "y", y, n, "a.numel"));
     /* y may be a or b exactly (each element is read before it is written, by the same
-     * thread); a partial overlap would feed outputs back as inputs. */
-    if (y->data != a->data) BK_TRY(bk_check_disjoint(be, op, "y", y, "a", a));
-    if (y->data != b->data) BK_TRY(bk_check_disjoint(be, op, "y", y, "b", b));
+     * thread); the shared check refuses a partial overlap. */
+    BK_TRY(bk_check_add(be, y, a, b));
+    cuda_wrote_t(be, y);
+    int64_t n = baldro_tensor_numel(a);
     if (n == 0) return BALDRO_OK;
     k_add<<<ew_grid(be, n), EW_THREADS, 0, cuda_stream(be)>>>(
         (float *)y->data, (const float *)a->data, (const float *)b->data, n);
@@ -104,7 +93,8 @@ int cuda_add(baldro_backend *be, baldro_tensor *y, const baldro_tensor *a, const
 
 int cuda_scale(baldro_backend *be, baldro_tensor *x, float s) {
     const char *op = "scale";
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_scale(be, x));
+    cuda_wrote_t(be, x);
     int64_t n = baldro_tensor_numel(x);
     if (n == 0) return BALDRO_OK;
     k_scale<<<ew_grid(be, n), EW_THREADS, 0, cuda_stream(be)>>>((float *)x->data, n, s);
@@ -150,8 +140,7 @@ __global__ void k_sumsq_final(const double *partial, int nb, double *out) {
 
 int cuda_sumsq(baldro_backend *be, const baldro_tensor *x, double *out) {
     const char *op = "sumsq";
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
-    if (!out) return bk_fail(be, BALDRO_EINVAL, "sumsq: out is NULL");
+    BK_TRY(bk_check_sumsq(be, x, out));
     cuda_state *st = cuda_st(be);
     int64_t n = baldro_tensor_numel(x);
     /* The grid depends only on n (not on the device), so the sum is reproducible. */

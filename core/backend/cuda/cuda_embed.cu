@@ -2,11 +2,12 @@
  * core/backend/cuda/cuda_embed.cu: embedding lookup, its scatter-add backward, and row
  * gather.
  *
- * Shapes and checks are cpu_embed.c's. The index values themselves are in device
- * memory: each kernel checks them and, on the first one out of range, records a device
- * error (cuda_dev_error, see cuda_internal.h) and leaves that row alone (fwd and gather:
- * its output row is left as it was; bwd: nothing is added for it). The error is reported,
- * naming this op, by the next synchronising call (download, upload, sumsq).
+ * Shapes are cpu_embed.c's; the checks are the shared bk_check_<op>. The index values
+ * themselves are in device memory: each kernel checks them and, on the first one out of
+ * range, records a device error (cuda_dev_error, see cuda_internal.h) and leaves that row
+ * alone (fwd and gather: its output row is left as it was; bwd: nothing is added for it).
+ * The error is reported, naming this op, by the next synchronising call (download,
+ * upload, sumsq).
  *
  * The backward adds with atomicAdd: repeated ids collide, so the order of the additions
  * (and the last bits of a table row hit many times) varies from run to run.
@@ -61,12 +62,8 @@ static int emb_copy_rows(baldro_backend *be, const char *op, int opid, float *ou
 int cuda_embedding_fwd(baldro_backend *be, baldro_tensor *out, const baldro_tensor *ids,
                        const baldro_tensor *table) {
     const char *op = "embedding_fwd";
-    BK_TRY(bk_check_tensor(be, op, "ids", ids, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_tensor(be, op, "table", table, BALDRO_DT_F32, 2));
-    BK_TRY(bk_check_tensor(be, op, "out", out, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_dim(be, op, "out", out, -1, "table", table, 1));
-    BK_TRY(bk_check_numel(be, op, "ids", ids, bk_rows(out), "rows of out"));
-    BK_TRY(bk_check_disjoint(be, op, "out", out, "table", table));
+    BK_TRY(bk_check_embedding_fwd(be, out, ids, table));
+    cuda_wrote_t(be, out);
     return emb_copy_rows(be, op, CUDA_OP_EMBEDDING_FWD, (float *)out->data,
                          (const float *)table->data, (const int32_t *)ids->data, bk_rows(out),
                          table->shape[1], table->shape[0]);
@@ -75,12 +72,8 @@ int cuda_embedding_fwd(baldro_backend *be, baldro_tensor *out, const baldro_tens
 int cuda_embedding_bwd(baldro_backend *be, baldro_tensor *dtable, const baldro_tensor *dout,
                        const baldro_tensor *ids) {
     const char *op = "embedding_bwd";
-    BK_TRY(bk_check_tensor(be, op, "dtable", dtable, BALDRO_DT_F32, 2));
-    BK_TRY(bk_check_tensor(be, op, "dout", dout, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "ids", ids, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_dim(be, op, "dout", dout, -1, "dtable", dtable, 1));
-    BK_TRY(bk_check_numel(be, op, "ids", ids, bk_rows(dout), "rows of dout"));
-    BK_TRY(bk_check_disjoint(be, op, "dtable", dtable, "dout", dout));
+    BK_TRY(bk_check_embedding_bwd(be, dtable, dout, ids));
+    cuda_wrote_t(be, dtable);
     int64_t N = bk_rows(dout), C = dtable->shape[1];
     if (N == 0) return BALDRO_OK;
     unsigned grid = N > (int64_t)EMB_MAX_BLOCKS ? EMB_MAX_BLOCKS : (unsigned)N;
@@ -94,12 +87,8 @@ int cuda_embedding_bwd(baldro_backend *be, baldro_tensor *dtable, const baldro_t
 int cuda_gather_rows(baldro_backend *be, baldro_tensor *out, const baldro_tensor *x,
                      const baldro_tensor *idx) {
     const char *op = "gather_rows";
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "idx", idx, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_tensor(be, op, "out", out, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_dim(be, op, "out", out, -1, "x", x, -1));
-    BK_TRY(bk_check_numel(be, op, "idx", idx, bk_rows(out), "rows of out"));
-    BK_TRY(bk_check_disjoint(be, op, "out", out, "x", x));
+    BK_TRY(bk_check_gather_rows(be, out, x, idx));
+    cuda_wrote_t(be, out);
     return emb_copy_rows(be, op, CUDA_OP_GATHER_ROWS, (float *)out->data, (const float *)x->data,
                          (const int32_t *)idx->data, bk_rows(out), bk_cols(x), bk_rows(x));
 }

@@ -8,8 +8,10 @@
  * (bk_fail) naming the op and the CUDA error.
  *
  * The op entry points of each family are declared here with the exact ops.h signature;
- * cuda_backend.c puts them in the ops table. Argument checks (shapes, dtypes) reuse the
- * host's bk_check_* helpers from backend_internal.h before anything is launched.
+ * cuda_backend.c puts them in the ops table. Argument checks (shapes, dtypes) are the
+ * shared bk_check_<op> of backend_check.h, run before anything is launched; index values
+ * are checked on the device (below). Every op that writes a tensor reports it with
+ * cuda_wrote first, which keeps the bf16 working copies of weights honest.
  */
 #ifndef BALDRO_CUDA_INTERNAL_H
 #define BALDRO_CUDA_INTERNAL_H
@@ -25,7 +27,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+#include "backend/backend_check.h"
 #include "backend/backend_internal.h"
+#include "backend/bf16_cache.h"
 
 /* ---- device-side argument errors ---------------------------------------------------
  * Index values (ids, idx, targets, pos0) live in device memory, so the host cannot check
@@ -88,6 +92,12 @@ typedef struct cuda_state {
     cuda_dev_error *d_err; /* the device error record (see above)                     */
     cuda_dev_error *h_err; /* pinned host copy of it                                  */
     void *blocks;        /* GHashTable: device pointer -> size_t* bytes, live blocks  */
+    /* bf16 mode (runtime.precision = "bf16", cuda_gemm.c): */
+    bk_bf16_cache bf16;  /* weights' bf16 working copies, by fp32 range (bf16_cache.h) */
+    void *act16[2];      /* bf16 scratch for the activation operands of one GEMM     */
+    size_t act16_bytes[2];
+    void *lt_plans;      /* cuda_gemm.c's state: cuBLASLt plans by GEMM shape, and which
+                            fp32 range each act16 slot holds                         */
 } cuda_state;
 
 static inline cuda_state *cuda_st(baldro_backend *be) { return (cuda_state *)be->impl; }
@@ -111,10 +121,6 @@ int cuda_cublas_check(baldro_backend *be, int status, const char *op, const char
  * since the last call. `op` names the synchronising call ("download"). */
 int cuda_sync(baldro_backend *be, const char *op);
 
-/* pos0 [B] I32 or NULL: the host-side half of the CPU's cpu_check_pos0 (dtype and
- * length; B is named by `b_from`). The values are checked on the device. */
-int cuda_check_pos0(baldro_backend *be, const char *op, const baldro_tensor *pos0, int64_t B,
-                    const char *b_from);
 
 /* Blocks for a grid-stride loop over n items with `threads` per block: at most `cap`,
  * at least 1 (callers skip the launch when n == 0). */
@@ -123,6 +129,36 @@ static inline unsigned cuda_grid(int64_t n, int threads, unsigned cap) {
     if (b < 1) b = 1;
     return b > (int64_t)cap ? cap : (unsigned)b;
 }
+
+/* ---- bf16 mode (cuda_gemm.c, cuda_bf16.cu) -------------------------------------------- */
+/* An op is about to write [p, p + bytes) (or tensor t): bf16 copies of weights in that
+ * range are stale from now on. Every op calls this for each output before it launches;
+ * free in fp32 mode (the cache is empty). */
+void cuda_wrote(baldro_backend *be, const void *p, size_t bytes);
+static inline void cuda_wrote_t(baldro_backend *be, const baldro_tensor *t) {
+    if (t) cuda_wrote(be, t->data, baldro_tensor_bytes(t));
+}
+/* dst[i] = bf16(src[i]) for i < n (round to nearest even, NaN kept; core/backend/bf16.h). */
+int cuda_f32_to_bf16(baldro_backend *be, uint16_t *dst, const float *src, int64_t n,
+                     const char *op);
+/* The bf16 working copy of weight tensor w (F32), converted on first use or when stale. */
+int cuda_bf16_weight(baldro_backend *be, const char *op, const baldro_tensor *w,
+                     const uint16_t **out);
+/* x[0..n) converted into activation scratch slot 0 or 1 (grown when too small). */
+int cuda_bf16_act(baldro_backend *be, const char *op, int slot, const float *x, int64_t n,
+                  const uint16_t **out);
+/* C[m,n] = A op B + beta C, column-major, A and B bf16, C fp32, fp32 accumulation
+ * (cuBLASLt, CUBLAS_COMPUTE_32F). Sizes as cuda_linear.c's sgemm; alpha is 1. */
+int cuda_lt_gemm(baldro_backend *be, const char *op, int ta, int tb, int64_t m, int64_t n,
+                 int64_t k, const uint16_t *A, int64_t lda, const uint16_t *B, int64_t ldb,
+                 float beta, float *C, int64_t ldc);
+/* AdamW is about to update param [n floats]: the bf16 copy its kernel must rewrite too
+ * (NULL: none, or fp32 mode); every other copy or scratch overlapping it is stale. */
+uint16_t *cuda_bf16_adamw_copy(baldro_backend *be, const void *param, int64_t n);
+/* The block [p, p + bytes) is being freed: drop the copies of ranges inside it. */
+void cuda_bf16_forget_block(baldro_backend *be, const void *p, size_t bytes);
+/* Frees the bf16 copies, scratch and cuBLASLt plans (close). */
+void cuda_bf16_release(baldro_backend *be);
 
 /* ---- helpers of cuda_elementwise.cu used by cuda_linear.c ---------------------------- */
 /* y[n, :] = b (seed = 1) or y[n, :] += b (seed = 0) for y[N,O], b[O]. */
@@ -188,7 +224,7 @@ int cuda_logsoftmax_gather_fwd(baldro_backend *be, baldro_tensor *logp, baldro_t
 int cuda_logsoftmax_gather_bwd(baldro_backend *be, baldro_tensor *logits, const baldro_tensor *lse,
                                const baldro_tensor *targets, const baldro_tensor *dlogp);
 int cuda_argmax(baldro_backend *be, baldro_tensor *ids, const baldro_tensor *logits);
-/* cuda_adamw.cu */
+/* cuda_adamw.cu (in bf16 mode it also rewrites the parameter's bf16 copy, if it has one) */
 int cuda_adamw(baldro_backend *be, baldro_tensor *param, const baldro_tensor *grad,
                baldro_tensor *m, baldro_tensor *v, const baldro_adamw_args *a);
 

@@ -184,16 +184,10 @@ static unsigned lsm_grid(int64_t N) {
 int cuda_logsoftmax_gather_fwd(baldro_backend *be, baldro_tensor *logp, baldro_tensor *lse,
                                const baldro_tensor *logits, const baldro_tensor *targets) {
     const char *op = "logsoftmax_gather_fwd";
-    BK_TRY(bk_check_tensor(be, op, "logits", logits, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "targets", targets, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_tensor(be, op, "logp", logp, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_logsoftmax_gather_fwd(be, logp, lse, logits, targets));
+    cuda_wrote_t(be, logp);
+    cuda_wrote_t(be, lse);
     const int64_t N = bk_rows(logits), V = bk_cols(logits);
-    BK_TRY(bk_check_numel(be, op, "targets", targets, N, "rows of logits"));
-    BK_TRY(bk_check_numel(be, op, "logp", logp, N, "rows of logits"));
-    if (lse) {
-        BK_TRY(bk_check_tensor(be, op, "lse", lse, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "lse", lse, N, "rows of logits"));
-    }
     if (N == 0) return BALDRO_OK;
     k_lsm_gather_fwd<<<lsm_grid(N), LSM_THREADS, 0, cuda_stream(be)>>>(
         (float *)logp->data, lse ? (float *)lse->data : NULL, (const float *)logits->data,
@@ -205,16 +199,9 @@ int cuda_logsoftmax_gather_fwd(baldro_backend *be, baldro_tensor *logp, baldro_t
 int cuda_logsoftmax_gather_bwd(baldro_backend *be, baldro_tensor *logits, const baldro_tensor *lse,
                                const baldro_tensor *targets, const baldro_tensor *dlogp) {
     const char *op = "logsoftmax_gather_bwd";
-    BK_TRY(bk_check_tensor(be, op, "logits", logits, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "lse", lse, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "targets", targets, BALDRO_DT_I32, 0));
-    BK_TRY(bk_check_tensor(be, op, "dlogp", dlogp, BALDRO_DT_F32, 0));
+    BK_TRY(bk_check_logsoftmax_gather_bwd(be, logits, lse, targets, dlogp));
+    cuda_wrote_t(be, logits);
     const int64_t N = bk_rows(logits), V = bk_cols(logits);
-    BK_TRY(bk_check_numel(be, op, "lse", lse, N, "rows of logits"));
-    BK_TRY(bk_check_numel(be, op, "targets", targets, N, "rows of logits"));
-    BK_TRY(bk_check_numel(be, op, "dlogp", dlogp, N, "rows of logits"));
-    BK_TRY(bk_check_disjoint(be, op, "logits", logits, "lse", lse));
-    BK_TRY(bk_check_disjoint(be, op, "logits", logits, "dlogp", dlogp));
     if (N == 0 || V == 0) return BALDRO_OK;
     k_lsm_gather_bwd<<<lsm_grid(N), LSM_THREADS, 0, cuda_stream(be)>>>(
         (float *)logits->data, (const float *)lse->data, (const int32_t *)targets->data,
@@ -225,11 +212,9 @@ int cuda_logsoftmax_gather_bwd(baldro_backend *be, baldro_tensor *logits, const 
 
 int cuda_argmax(baldro_backend *be, baldro_tensor *ids, const baldro_tensor *logits) {
     const char *op = "argmax";
-    BK_TRY(bk_check_tensor(be, op, "logits", logits, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "ids", ids, BALDRO_DT_I32, 0));
+    BK_TRY(bk_check_argmax(be, ids, logits));
+    cuda_wrote_t(be, ids);
     const int64_t M = bk_rows(logits), V = bk_cols(logits);
-    BK_TRY(bk_check_numel(be, op, "ids", ids, M, "rows of logits"));
-    if (V == 0) return bk_fail(be, BALDRO_EINVAL, "%s: logits rows are empty (V=0)", op);
     if (M == 0) return BALDRO_OK;
     k_argmax<<<lsm_grid(M), LSM_THREADS, 0, cuda_stream(be)>>>((int32_t *)ids->data,
                                                                (const float *)logits->data, M, V);

@@ -93,18 +93,6 @@ __global__ void k_rmsnorm_bwd_dw(float *dw, const float *g, const float *x, cons
     }
 }
 
-/* Common checks of x[N,C] and w[C] against a [N,C] tensor `y` named yn (cpu_norm.c). */
-static int cuda_norm_check(baldro_backend *be, const char *op, const char *yn,
-                           const baldro_tensor *y, const baldro_tensor *x, const baldro_tensor *w) {
-    BK_TRY(bk_check_tensor(be, op, "x", x, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, "w", w, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_tensor(be, op, yn, y, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_numel(be, op, "w", w, bk_cols(x), "x.shape[-1]"));
-    BK_TRY(bk_check_dim(be, op, yn, y, -1, "x", x, -1));
-    BK_TRY(bk_check_rows(be, op, yn, y, "x", x));
-    return BALDRO_OK;
-}
-
 static unsigned norm_grid(int64_t N) {
     return N > (int64_t)NORM_MAX_BLOCKS ? NORM_MAX_BLOCKS : (unsigned)N;
 }
@@ -112,13 +100,9 @@ static unsigned norm_grid(int64_t N) {
 int cuda_rmsnorm_fwd(baldro_backend *be, baldro_tensor *out, baldro_tensor *rstd,
                      const baldro_tensor *x, const baldro_tensor *w, float eps) {
     const char *op = "rmsnorm_fwd";
-    BK_TRY(cuda_norm_check(be, op, "out", out, x, w));
-    if (rstd) {
-        BK_TRY(bk_check_tensor(be, op, "rstd", rstd, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "rstd", rstd, bk_rows(x), "rows of x"));
-    }
-    if (!(eps >= 0.0f))
-        return bk_fail(be, BALDRO_EINVAL, "%s: eps=%g, expected >= 0", op, (double)eps);
+    BK_TRY(bk_check_rmsnorm_fwd(be, out, rstd, x, w, eps));
+    cuda_wrote_t(be, out);
+    cuda_wrote_t(be, rstd);
     int64_t N = bk_rows(x), C = bk_cols(x);
     if (N == 0) return BALDRO_OK;
     k_rmsnorm_fwd<<<norm_grid(N), NORM_THREADS, 0, cuda_stream(be)>>>(
@@ -132,18 +116,9 @@ int cuda_rmsnorm_bwd(baldro_backend *be, baldro_tensor *dx, baldro_tensor *dw,
                      const baldro_tensor *dout, const baldro_tensor *x, const baldro_tensor *w,
                      const baldro_tensor *rstd, int accumulate_dx) {
     const char *op = "rmsnorm_bwd";
-    BK_TRY(cuda_norm_check(be, op, "dout", dout, x, w));
-    if (dx) {
-        BK_TRY(bk_check_tensor(be, op, "dx", dx, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_dim(be, op, "dx", dx, -1, "x", x, -1));
-        BK_TRY(bk_check_rows(be, op, "dx", dx, "x", x));
-    }
-    if (dw) {
-        BK_TRY(bk_check_tensor(be, op, "dw", dw, BALDRO_DT_F32, 0));
-        BK_TRY(bk_check_numel(be, op, "dw", dw, bk_cols(x), "x.shape[-1]"));
-    }
-    BK_TRY(bk_check_tensor(be, op, "rstd", rstd, BALDRO_DT_F32, 0));
-    BK_TRY(bk_check_numel(be, op, "rstd", rstd, bk_rows(x), "rows of x"));
+    BK_TRY(bk_check_rmsnorm_bwd(be, dx, dw, dout, x, w, rstd));
+    cuda_wrote_t(be, dx);
+    cuda_wrote_t(be, dw);
     int64_t N = bk_rows(x), C = bk_cols(x);
     const float *g = (const float *)dout->data, *xp = (const float *)x->data;
     const float *wp = (const float *)w->data, *rs = (const float *)rstd->data;

@@ -28,6 +28,7 @@ int cuda_rope_table(baldro_backend *be, baldro_tensor *table, const baldro_rope_
     BK_TRY(bk_rope_table_check(be, table, p));
     size_t bytes = baldro_tensor_bytes(table);
     if (bytes == 0) return BALDRO_OK;
+    cuda_wrote_t(be, table);
     float *t = (float *)malloc(bytes);
     if (!t) return bk_fail(be, BALDRO_ENOMEM, "%s: out of host memory for %zu bytes", op, bytes);
     bk_rope_table_fill(p, t, 1);
@@ -71,15 +72,10 @@ __global__ void k_rope(float *x, const float *table, const int32_t *pos0, int64_
 static int cuda_rope_apply(baldro_backend *be, const char *op, int opid, const char *xn,
                            baldro_tensor *x, const baldro_tensor *table,
                            const baldro_tensor *pos0, int interleaved, float sgn) {
-    BK_TRY(bk_check_tensor(be, op, xn, x, BALDRO_DT_F32, 4));
-    BK_TRY(bk_check_tensor(be, op, "table", table, BALDRO_DT_F32, 2));
-    BK_TRY(bk_check_dim(be, op, "table", table, 1, xn, x, 3));
+    BK_TRY(bk_check_rope(be, op, xn, x, table, pos0));
+    cuda_wrote_t(be, x);
     const int64_t B = x->shape[0], T = x->shape[1], H = x->shape[2], D = x->shape[3];
     const int64_t P = table->shape[0];
-    if (D % 2)
-        return bk_fail(be, BALDRO_EINVAL, "%s: %s.shape[3]=%lld, expected an even head dim", op, xn,
-                       (long long)D);
-    BK_TRY(cuda_check_pos0(be, op, pos0, B, "x.shape[0]"));
     if (B * T * H * D == 0) return BALDRO_OK;
     int64_t rows = B * T;
     unsigned grid = rows > (int64_t)ROPE_MAX_BLOCKS ? ROPE_MAX_BLOCKS : (unsigned)rows;
