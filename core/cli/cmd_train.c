@@ -164,8 +164,13 @@ static int open_tokenizer(train_job *j, const char *model_dir, baldro_error *err
 static int open_model(train_job *j, const char *resume, baldro_model_limits lim,
                       baldro_model **out, baldro_error *err) {
     const char *path = cfg_str(j->cfg, "model.path");
-    if (resume) return baldro_model_open_hf_dir(j->reg, j->ops, j->be, resume, lim, out, err);
-    if (*path) return baldro_model_open_hf_dir(j->reg, j->ops, j->be, path, lim, out, err);
+    /* The logits of a training model are chunked (trainer.logits_mib) unless the retain
+     * objective reads whole distributions (KL), which needs every row at once. */
+    int64_t lb = 0;
+    if (lim.train && !(j->ro && (j->ro->vt.objective.flags & BALDRO_OBJ_NEEDS_LOGITS)))
+        lb = cfg_i(j->cfg, "trainer.logits_mib") * 1048576;
+    if (resume) return baldro_model_open_hf_dir_train(j->reg, j->ops, j->be, resume, lim, lb, out, err);
+    if (*path) return baldro_model_open_hf_dir_train(j->reg, j->ops, j->be, path, lim, lb, out, err);
     const char *init = cfg_str(j->cfg, "model.init_config");
     if (!*init)
         return baldro_error_set(err, BALDRO_EINVAL,
@@ -177,7 +182,8 @@ static int open_model(train_job *j, const char *resume, baldro_model_limits lim,
     if (!g_file_get_contents(init, &json, &len, NULL))
         return baldro_error_set(err, BALDRO_EIO, "%s: cannot read (model.init_config)", init);
     baldro_model_open_args a = {.hf_config_json = json, .source = init,
-                                .seed = (uint64_t)cfg_i(j->cfg, "run.seed"), .limits = lim};
+                                .seed = (uint64_t)cfg_i(j->cfg, "run.seed"), .limits = lim,
+                                .logits_bytes = lb};
     int rc = baldro_model_open(j->reg, j->ops, j->be, &a, out, err);
     g_free(json);
     return rc;

@@ -54,6 +54,7 @@ static const rule rules[] = {
     GE("trainer.weight_decay", 0),
     GE("trainer.max_grad_norm", 0),
     GE("trainer.save_every", 0),
+    GE("trainer.logits_mib", 0),
     ONE_OF("baldro.mode", modes),
     GT("baldro.tau", 0),
     ONE_OF("baldro.direction", directions),

@@ -102,7 +102,8 @@ int baldro_model_open(const baldro_registry *reg, const baldro_ops *ops, baldro_
     m->be = be;
     baldro_model_create_args ca = {.struct_size = sizeof ca, .hf_config_json = a->hf_config_json,
                                    .seed = a->seed, .ops = ops, .backend = be,
-                                   .limits = a->limits, .init_std = a->init_std};
+                                   .limits = a->limits, .init_std = a->init_std,
+                                   .logits_bytes = a->limits.train ? a->logits_bytes : 0};
     int rc = vt->create(&m->impl, &ca, m->err, sizeof m->err);
     if (rc != BALDRO_OK) {
         baldro_error_set(err, rc, "%s: %s", src, m->err[0] ? m->err : "create failed");

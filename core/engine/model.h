@@ -23,6 +23,8 @@ typedef struct baldro_model_open_args {
     uint64_t seed;
     float init_std;             /* 0: the config's initializer_range                */
     baldro_model_limits limits;
+    int64_t logits_bytes;       /* training: chunk the logits above this (0: never);  */
+                                /* see baldro_model_create_args                        */
 } baldro_model_open_args;
 
 int baldro_model_open(const baldro_registry *reg, const baldro_ops *ops, baldro_backend *be,

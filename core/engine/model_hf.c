@@ -21,6 +21,13 @@ static const char *const k_side_files[] = {
 int baldro_model_open_hf_dir(const baldro_registry *reg, const baldro_ops *ops,
                              baldro_backend *be, const char *dir, baldro_model_limits limits,
                              baldro_model **out, baldro_error *err) {
+    return baldro_model_open_hf_dir_train(reg, ops, be, dir, limits, 0, out, err);
+}
+
+int baldro_model_open_hf_dir_train(const baldro_registry *reg, const baldro_ops *ops,
+                                   baldro_backend *be, const char *dir,
+                                   baldro_model_limits limits, int64_t logits_bytes,
+                                   baldro_model **out, baldro_error *err) {
     *out = NULL;
     char *cfg_path = g_build_filename(dir, "config.json", NULL), *text = NULL;
     GError *ge = NULL;
@@ -35,7 +42,7 @@ int baldro_model_open_hf_dir(const baldro_registry *reg, const baldro_ops *ops,
     rc = baldro_st_open_index(dir, &set, err);
     if (rc == BALDRO_OK) {
         baldro_model_open_args a = {.hf_config_json = text, .source = cfg_path,
-                                    .limits = limits};
+                                    .limits = limits, .logits_bytes = logits_bytes};
         rc = baldro_model_open(reg, ops, be, &a, out, err);
     }
     if (rc == BALDRO_OK) {

@@ -21,6 +21,11 @@
 int baldro_model_open_hf_dir(const baldro_registry *reg, const baldro_ops *ops,
                              baldro_backend *be, const char *dir, baldro_model_limits limits,
                              baldro_model **out, baldro_error *err);
+/* The same, for training with the logits chunked above `logits_bytes` (0: never). */
+int baldro_model_open_hf_dir_train(const baldro_registry *reg, const baldro_ops *ops,
+                                   baldro_backend *be, const char *dir,
+                                   baldro_model_limits limits, int64_t logits_bytes,
+                                   baldro_model **out, baldro_error *err);
 
 typedef struct baldro_save_options {
     size_t max_shard_bytes;      /* 0: 5 GB, transformers' default                     */

@@ -7,7 +7,7 @@ H="$BALDRO_HOST"
 unset BALDRO_PLUGIN_PATH BALDRO_LOG
 
 expect_rc 0 "$H" --version
-contains "$OUT" "plugin ABI 1.4" "--version shows the ABI"
+contains "$OUT" "plugin ABI 1.5" "--version shows the ABI"
 contains "$OUT" "baldro-host 0." "--version shows the host version"
 expect_rc 0 "$H" --help
 contains "$OUT" "Exit status" "--help documents exit codes"

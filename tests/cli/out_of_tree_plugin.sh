@@ -21,7 +21,7 @@ contains "$OUT" "$prefix" "plugindir points into the prefix"
 
 # The host that was built before the plugin existed loads it and runs it.
 expect_rc 0 "$BALDRO_HOST" --plugins "$TMP/toy" plugins --long
-contains "$OUT" "toy_objective 1.0.0 (ABI 1.4)" "plugin listed with its version and ABI"
+contains "$OUT" "toy_objective 1.0.0 (ABI 1.5)" "plugin listed with its version and ABI"
 contains "$OUT" "toy_mean_logp" "objective listed"
 contains "$OUT" "scale" "declared parameter listed"
 expect_rc 0 "$BALDRO_HOST" --plugins "$TMP/toy" check --objective toy_mean_logp

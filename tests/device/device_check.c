@@ -1419,7 +1419,9 @@ static int run_bench(GString *js) {
         baldro_model_open_args a = {.hf_config_json = cfg,
                                     .source = "bench",
                                     .seed = (uint64_t)opt.seed,
-                                    .limits = {.max_batch = Bt, .max_seq = T, .train = 1}};
+                                    .limits = {.max_batch = Bt, .max_seq = T, .train = 1},
+                                    /* as `unlearn` trains: trainer.logits_mib's default */
+                                    .logits_bytes = (int64_t)256 << 20};
         baldro_adamw_config ac = {0.9f, 0.999f, 1e-8f, 0.01f, 1.0f};
         double t0 = now_s();
         if (baldro_model_open(reg, S[1].ops, S[1].be, &a, &m, &err) ||

@@ -45,6 +45,17 @@ static inline int engine_open_model(engine_env *e, const char *config_json,
     return baldro_model_open(baldro_loader_registry(e->ld), e->ops, e->be, &a, m, err);
 }
 
+/* The same, for training with the logits chunked above logits_bytes. */
+static inline int engine_open_model_chunked(engine_env *e, const char *config_json,
+                                            baldro_model_limits lim, uint64_t seed, float std,
+                                            int64_t logits_bytes, baldro_model **m,
+                                            baldro_error *err) {
+    baldro_model_open_args a = {.hf_config_json = config_json, .source = "test config",
+                                .seed = seed, .init_std = std, .limits = lim,
+                                .logits_bytes = logits_bytes};
+    return baldro_model_open(baldro_loader_registry(e->ld), e->ops, e->be, &a, m, err);
+}
+
 /* Copies a parameter or gradient tensor to a new host array. */
 static inline float *engine_download(engine_env *e, const baldro_tensor *t) {
     size_t n = (size_t)baldro_tensor_numel(t);

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <glib.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/generate.h"
@@ -207,6 +208,75 @@ Test(llama, recompute_matches_stored, .init = setup, .fini = teardown) {
     }
     /* One backward per forward. */
     cr_assert_eq(baldro_model_backward(a, k_w, &err), BALDRO_ESTATE);
+    baldro_model_close(a);
+    baldro_model_close(b);
+}
+
+/* A training model under a logits budget runs its LM head in chunks of rows (3 rows of
+ * the 29-token vocabulary here, 4 chunks for 10 rows, the last one short) and recomputes
+ * them in backward: the log-probs and every gradient equal the one-pass model's to fp32
+ * rounding (GEMMs of 3 rows take other BLAS kernels, and the LM-head gradient sums its
+ * rows in another order: 1e-6 relative), its plan is smaller, and it
+ * refuses to hand out logits it does not keep. */
+Test(llama, chunked_logits_match_one_pass, .init = setup, .fini = teardown) {
+    baldro_model *a = NULL, *b = NULL;
+    baldro_error err = {0};
+    baldro_model_limits lim = {.max_batch = FB, .max_seq = FT, .train = 1};
+    cr_assert_eq(engine_open_model(&env, k_small, lim, 3, 0.1f, &a, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_eq(engine_open_model_chunked(&env, k_small, lim, 3, 0.1f, 3 * 29 * 4, &b, &err),
+                 BALDRO_OK, "%s", err.msg);
+    /* 7 rows x 29 x 4 bytes fewer, up to the planner's 64-byte alignment */
+    long saved = (long)(baldro_model_get_info(a)->activation_bytes -
+                        baldro_model_get_info(b)->activation_bytes);
+    cr_assert(labs(saved - (FB * FT - 3) * 29 * 4) < 64, "the plan holds 3 rows of logits, not "
+              "10: %ld bytes saved", saved);
+    int32_t tok[FB * FT], tgt[FB * FT];
+    for (int i = 0; i < FB * FT; i++) {
+        tok[i] = (i * 7 + 3) % 29;
+        tgt[i] = i == 4 ? -1 : (i * 5 + 1) % 29; /* one ignored position inside a chunk */
+    }
+    float pa[FB * FT], pb[FB * FT];
+    baldro_model *ms[2] = {a, b};
+    float *lps[2] = {pa, pb};
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(baldro_model_zero_grad(ms[k], &err), BALDRO_OK);
+        cr_assert_eq(baldro_model_forward(ms[k], tok, tgt, FB, FT, lps[k], &err), BALDRO_OK, "%s",
+                     err.msg);
+    }
+    const baldro_tensor *lg = NULL;
+    cr_assert_eq(baldro_model_logits(a, &lg, &err), BALDRO_OK, "%s", err.msg);
+    cr_assert_neq(baldro_model_logits(b, &lg, &err), BALDRO_OK);
+    cr_assert(strstr(err.msg, "chunks of 3 rows"), "%s", err.msg);
+    for (int k = 0; k < 2; k++)
+        cr_assert_eq(baldro_model_backward(ms[k], k_w, &err), BALDRO_OK, "%s", err.msg);
+    /* BLAS picks other kernels for 3-row GEMMs than for 10-row ones: a few fp32 ulps */
+    for (int i = 0; i < FB * FT; i++)
+        cr_assert_leq(fabs((double)pa[i] - pb[i]), 1e-6 * fmax(1.0, fabs(pa[i])),
+                      "logp[%d] %.9g vs %.9g", i, (double)pa[i], (double)pb[i]);
+    const baldro_param *qa, *qb;
+    int32_t n;
+    baldro_model_params(a, &qa, &n);
+    baldro_model_params(b, &qb, &n);
+    for (int32_t i = 0; i < n; i++) {
+        float *ga = engine_download(&env, &qa[i].grad), *gb = engine_download(&env, &qb[i].grad);
+        size_t k = (size_t)baldro_tensor_numel(&qa[i].grad);
+        double num = 0, den = 0;
+        for (size_t j = 0; j < k; j++) {
+            num += ((double)ga[j] - gb[j]) * ((double)ga[j] - gb[j]);
+            den += (double)ga[j] * ga[j];
+        }
+        cr_expect_leq(sqrt(num / (den > 0 ? den : 1)), 1e-6, "%s: relative L2 %.3g", qa[i].name,
+                      sqrt(num / (den > 0 ? den : 1)));
+        cr_expect_gt(den, 0, "%s has a gradient", qa[i].name);
+        g_free(ga);
+        g_free(gb);
+    }
+    /* d logits over whole rows need every row: refused, and the model stays usable */
+    float dl[FB * FT] = {0};
+    cr_assert_eq(baldro_model_forward(b, tok, tgt, FB, FT, pb, &err), BALDRO_OK);
+    baldro_tensor fake = baldro_t2(NULL, BALDRO_DT_F32, FB * FT, 29);
+    cr_assert_neq(baldro_model_backward_logits(b, dl, &fake, &err), BALDRO_OK);
+    cr_assert(strstr(err.msg, "chunks of 3 rows"), "%s", err.msg);
     baldro_model_close(a);
     baldro_model_close(b);
 }

@@ -97,7 +97,10 @@ typedef struct llama_model {
     llama_layer_act *act;           /* [L], or [1] with recompute / without train     */
     int32_t n_act;
     baldro_tensor lnf, lnf_rstd;    /* [N,C] [N]                                      */
-    baldro_tensor logits, lse;      /* [N,V] (becomes d logits in backward) [N]       */
+    baldro_tensor logits, lse;      /* [R,V] (becomes d logits in backward) [N]       */
+    int64_t logits_bytes;           /* create args' budget (training; 0: none)        */
+    int64_t logits_rows;            /* R: N, or fewer when the LM head runs in chunks  */
+    const baldro_tensor *dlogits_pending; /* backward_logits' d logits, during backward */
     baldro_tensor logp, dlogp;      /* [N] [N]                                        */
     llama_grad_scratch gs;
     int32_t B, T;                   /* shape of the last forward                      */
@@ -132,6 +135,8 @@ int llama_layer_forward(llama_model *m, int32_t l, llama_layer_act *a, baldro_te
                         baldro_tensor *x_out, int32_t B, int32_t T, const baldro_tensor *pos0,
                         int32_t use_cache, char *err, size_t cap);
 /* llama_backward.c */
+/* The LM head and log-softmax over N rows, logits_rows at a time (llama_forward.c). */
+int llama_output_chunks(llama_model *m, int64_t N, int backward, char *err, size_t cap);
 /* dlogits [B*T,V] (backend, may be NULL): added to the log-softmax backward's d logits. */
 int llama_backward(llama_model *m, const float *dlogp, const baldro_tensor *dlogits, char *err,
                    size_t cap);

@@ -119,19 +119,21 @@ int llama_backward(llama_model *m, const float *dlogp, const baldro_tensor *dlog
                            (long long)N, c->V);
     LLAMA_OP(m, o->upload(be, m->dlogp.data, dlogp, (size_t)N * 4), "upload dlogp", err, cap);
 
-    /* Output: logits -> d logits in place, then lm_head and the final norm. */
-    baldro_tensor lg = baldro_t2(m->logits.data, 0, N, c->V);
-    baldro_tensor lse = baldro_t1(m->lse.data, 0, N), dlp = baldro_t1(m->dlogp.data, 0, N);
-    baldro_tensor tg = baldro_t1(m->targets.data, BALDRO_DT_I32, N);
-    LLAMA_OP(m, o->logsoftmax_gather_bwd(be, &lg, &lse, &tg, &dlp), "log_softmax backward", err,
-             cap);
-    /* A loss over whole distributions (KL to a reference) adds its d logits here. */
-    if (dlogits) LLAMA_OP(m, o->add(be, &lg, &lg, dlogits), "d logits", err, cap);
+    /* Output: logits -> d logits in place, then lm_head (in chunks when the logits are),
+     * then the final norm. A loss over whole distributions (KL to a reference) adds its
+     * d logits to the log-softmax's; it needs every row at once. */
+    if (dlogits && m->logits_rows < N)
+        return BALDRO_FAIL(err, cap, BALDRO_ESTATE,
+                           "llama: d logits given, but this training model runs its LM head in "
+                           "chunks of %lld rows (create it with logits_bytes 0)",
+                           (long long)m->logits_rows);
+    m->dlogits_pending = dlogits;
+    int orc = llama_output_chunks(m, N, 1, err, cap);
+    m->dlogits_pending = NULL;
+    if (orc) return orc;
     baldro_tensor dln = baldro_t2(m->gs.dln.data, 0, N, C);
     baldro_tensor dres = baldro_t2(m->gs.dres.data, 0, N, C);
-    baldro_tensor lnf = baldro_t2(m->lnf.data, 0, N, C), rf = baldro_t1(m->lnf_rstd.data, 0, N);
-    LLAMA_OP(m, o->linear_bwd(be, &dln, &m->g.lm_head, NULL, &lg, &lnf, &m->w.lm_head, 0),
-             "lm_head backward", err, cap);
+    baldro_tensor rf = baldro_t1(m->lnf_rstd.data, 0, N);
     baldro_tensor xl = baldro_t2(m->resid[c->L].data, 0, N, C);
     LLAMA_OP(m, o->rmsnorm_bwd(be, &dres, &m->g.norm, &dln, &xl, &m->w.norm, &rf, 0),
              "norm backward", err, cap);

@@ -124,7 +124,6 @@ int llama_forward(llama_model *m, const int32_t *tokens, const int32_t *targets,
     LLAMA_OP(m, o->upload(be, m->tokens.data, tokens, (size_t)N * 4), "upload tokens", err, cap);
     LLAMA_OP(m, o->upload(be, m->targets.data, targets, (size_t)N * 4), "upload targets", err, cap);
     baldro_tensor ids = baldro_t1(m->tokens.data, BALDRO_DT_I32, N);
-    baldro_tensor tg = baldro_t1(m->targets.data, BALDRO_DT_I32, N);
 
     baldro_tensor x0 = baldro_t2(resid_at(m, 0)->data, 0, N, C);
     LLAMA_OP(m, o->embedding_fwd(be, &x0, &ids, &m->w.embed), "embed_tokens", err, cap);
@@ -136,15 +135,61 @@ int llama_forward(llama_model *m, const int32_t *tokens, const int32_t *targets,
     }
     baldro_tensor xl = baldro_t2(resid_at(m, c->L)->data, 0, N, C);
     baldro_tensor lnf = baldro_t2(m->lnf.data, 0, N, C), rf = baldro_t1(m->lnf_rstd.data, 0, N);
-    baldro_tensor lg = baldro_t2(m->logits.data, 0, N, c->V);
-    baldro_tensor lse = baldro_t1(m->lse.data, 0, N), lp = baldro_t1(m->logp.data, 0, N);
     LLAMA_OP(m, o->rmsnorm_fwd(be, &lnf, &rf, &xl, &m->w.norm, c->eps), "norm", err, cap);
-    LLAMA_OP(m, o->linear_fwd(be, &lg, &lnf, &m->w.lm_head, NULL, 0), "lm_head", err, cap);
-    LLAMA_OP(m, o->logsoftmax_gather_fwd(be, &lp, &lse, &lg, &tg), "log_softmax", err, cap);
+    int rc = llama_output_chunks(m, N, 0, err, cap);
+    if (rc) return rc;
     LLAMA_OP(m, o->download(be, logp, m->logp.data, (size_t)N * 4), "download logp", err, cap);
     m->B = B;
     m->T = T;
     m->ready_for_backward = m->lim.train;
-    m->have_logits = 1;
+    m->have_logits = m->logits_rows >= N;
+    return BALDRO_OK;
+}
+
+/* A view of rows [r0, r0 + n) of a row-major [*, cols] tensor of 4-byte elements. */
+static baldro_tensor rows_of(const baldro_tensor *t, int32_t dtype, int64_t r0, int64_t n,
+                             int64_t cols) {
+    char *p = (char *)t->data + (size_t)(r0 * cols) * 4;
+    return cols == 1 ? baldro_t1(p, dtype, n) : baldro_t2(p, dtype, n, cols);
+}
+
+/* The output layer over the N rows of the last forward, R = logits_rows at a time:
+ *   forward:  logits[r,V] = lnf[r,C] . lm_head[V,C]^T;  logp[r], lse[r] = log-softmax at
+ *             the targets;
+ *   backward: the chunk's logits again (unless they are all still there), d logits in
+ *             place from dlogp[r], then dln[r,C] = d logits . lm_head (rows written, =)
+ *             and d lm_head += d logits^T . lnf[r,C].
+ * With R = N (inference, or no budget) it is the one-pass output layer the host may read
+ * logits from; with R < N no [N,V] tensor exists, at the price of one more LM-head GEMM
+ * per chunk in backward. */
+int llama_output_chunks(llama_model *m, int64_t N, int backward, char *err, size_t cap) {
+    const llama_config *c = &m->cfg;
+    const baldro_ops *o = m->ops;
+    baldro_backend *be = m->be;
+    const int64_t R = m->logits_rows, C = c->C, V = c->V;
+    for (int64_t r0 = 0; r0 < N; r0 += R) {
+        const int64_t n = N - r0 < R ? N - r0 : R;
+        baldro_tensor lg = baldro_t2(m->logits.data, 0, n, V);               /* [n,V] */
+        baldro_tensor lnf = rows_of(&m->lnf, 0, r0, n, C);                   /* [n,C] */
+        baldro_tensor lse = rows_of(&m->lse, 0, r0, n, 1);                   /* [n]   */
+        baldro_tensor tg = rows_of(&m->targets, BALDRO_DT_I32, r0, n, 1);    /* [n]   */
+        if (!backward || R < N)
+            LLAMA_OP(m, o->linear_fwd(be, &lg, &lnf, &m->w.lm_head, NULL, 0), "lm_head", err,
+                     cap);
+        if (!backward) {
+            baldro_tensor lp = rows_of(&m->logp, 0, r0, n, 1);
+            LLAMA_OP(m, o->logsoftmax_gather_fwd(be, &lp, &lse, &lg, &tg), "log_softmax", err,
+                     cap);
+            continue;
+        }
+        baldro_tensor dlp = rows_of(&m->dlogp, 0, r0, n, 1);
+        baldro_tensor dln = rows_of(&m->gs.dln, 0, r0, n, C);
+        LLAMA_OP(m, o->logsoftmax_gather_bwd(be, &lg, &lse, &tg, &dlp), "log_softmax backward",
+                 err, cap);
+        if (m->dlogits_pending)
+            LLAMA_OP(m, o->add(be, &lg, &lg, m->dlogits_pending), "d logits", err, cap);
+        LLAMA_OP(m, o->linear_bwd(be, &dln, &m->g.lm_head, NULL, &lg, &lnf, &m->w.lm_head, 0),
+                 "lm_head backward", err, cap);
+    }
     return BALDRO_OK;
 }

@@ -103,7 +103,14 @@ static size_t layout(llama_model *m, char *base) {
     for (int i = 0; i < m->n_act; i++) carve_act(&c, g, N, &m->act[i]);
     m->lnf = V2(&c, N, C);
     m->lnf_rstd = V1(&c, N);
-    m->logits = V2(&c, N, g->V);
+    /* Training under a logits budget: R rows at a time (llama_forward.c's output_chunks). */
+    int64_t R = N;
+    if (lim->train && m->logits_bytes > 0) {
+        int64_t fit = m->logits_bytes / ((int64_t)g->V * 4);
+        R = fit < 1 ? 1 : fit < N ? fit : N;
+    }
+    m->logits_rows = R;
+    m->logits = V2(&c, R, g->V);
     m->lse = V1(&c, N);
     m->logp = V1(&c, N);
     m->dlogp = V1(&c, N);

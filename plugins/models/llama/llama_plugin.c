@@ -4,6 +4,7 @@
  * per-head q/k RMSNorm. One network (llama_forward.c) covers all three.
  */
 #include <glib.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,10 @@ static int create_arch(void **out, const baldro_model_create_args *args, const c
     m->ops = args->ops;
     m->be = args->backend;
     m->lim = *lim;
+    /* ABI 1.5: chunked logits in training; an older host's args end before the field. */
+    if (lim->train && args->struct_size >= offsetof(baldro_model_create_args, logits_bytes) +
+                                                sizeof args->logits_bytes)
+        m->logits_bytes = args->logits_bytes > 0 ? args->logits_bytes : 0;
     rc = llama_plan(m, err, cap);
     if (rc == BALDRO_OK) {
         float std = args->init_std > 0 ? args->init_std : m->cfg.init_range;
@@ -91,6 +96,11 @@ static int backward_logits(void *model, const float *dlogp, const baldro_tensor 
 }
 static int logits(void *model, const baldro_tensor **out, char *err, size_t cap) {
     llama_model *m = model;
+    if (m->logits_rows < (int64_t)m->lim.max_batch * m->lim.max_seq)
+        return BALDRO_FAIL(err, cap, BALDRO_ESTATE,
+                           "llama: no logits: this training model runs its LM head in chunks of "
+                           "%lld rows (create args logits_bytes); create it with 0 to read them",
+                           (long long)m->logits_rows);
     if (!m->have_logits)
         return BALDRO_FAIL(err, cap, BALDRO_ESTATE,
                            "llama: no logits: they are valid after a forward, until backward");

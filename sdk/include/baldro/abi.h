@@ -38,9 +38,11 @@ extern "C" {
  *        detector). Metric needs TOKENS (per-token answer log-probs and greedy hits),
  *        HOLDOUT (a second, held-out split), CLASSIFIER (class probabilities of each
  *        generation); the metric vtable gains reference_key / reference_agg, the item
- *        tok_logp, tok_top1, n_classes and class_probs, the input the holdout items. */
+ *        tok_logp, tok_top1, n_classes and class_probs, the input the holdout items.
+ *   1.5  model create args gain logits_bytes (training may chunk the LM head and the
+ *        log-softmax instead of holding [B*T, V] logits). */
 #define BALDRO_ABI_MAJOR 1
-#define BALDRO_ABI_MINOR 4
+#define BALDRO_ABI_MINOR 5
 
 /* Status codes returned by every host API call and every plugin callback. */
 typedef enum baldro_status {

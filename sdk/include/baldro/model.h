@@ -46,6 +46,13 @@ typedef struct baldro_model_create_args {
     baldro_model_limits limits;
     float init_std;              /* normal(0, init_std) for weights; 0: the config's   */
                                  /* initializer_range (0.02 when absent). Norms: 1.    */
+    /* ---- ABI 1.5 ---- */
+    /* Training (limits.train): the most bytes the [rows, vocab] fp32 logits may take at
+     * once. A model may then run the LM head and the log-softmax in chunks of rows, and
+     * recompute each chunk's logits in backward, so no [B*T, V] logits tensor exists
+     * (2.1 GB for 8 x 512 rows of a 128k vocabulary). The host then never asks for the
+     * logits. 0: all rows at once; the host may read them (logits(), backward_logits()). */
+    int64_t logits_bytes;
 } baldro_model_create_args;
 
 /* One parameter tensor, named as in HF checkpoints. */
