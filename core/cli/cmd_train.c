@@ -80,7 +80,10 @@ static void progress(void *ud, const baldro_step_report *r) {
     else
         g_snprintf(extra, sizeof extra, "epoch %d  loss %.5g  %.0f tok/s", r->epoch + 1, r->loss,
                    r->tokens_per_s);
-    if (r->step == r->total_steps) baldro_progress_finish(&j->bar, extra);
+    if (r->step == r->total_steps) {
+        j->bar.done = r->step;
+        baldro_progress_finish(&j->bar, extra);
+    }
     else baldro_progress_update(&j->bar, r->step, extra);
     if (r->saved && !j->bar.quiet) fprintf(stderr, "%ssaved %s\n", j->bar.tty ? "\n" : "", r->saved);
 }
