@@ -175,20 +175,6 @@ int cli_parse_ids(const char *s, const char *what, int32_t **ids, size_t *n, bal
     return BALDRO_OK;
 }
 
-static const char *node_kind(JsonNode *n) {
-    switch (json_node_get_node_type(n)) {
-    case JSON_NODE_OBJECT: return "an object";
-    case JSON_NODE_ARRAY: return "a list";
-    case JSON_NODE_NULL: return "null";
-    case JSON_NODE_VALUE:
-        switch (json_node_get_value_type(n)) {
-        case G_TYPE_STRING: return "a string";
-        case G_TYPE_BOOLEAN: return "a boolean";
-        default: return "a number";
-        }
-    }
-    return "something else";
-}
 
 /* Member `key` as a string (empty allowed: an empty answer or text is an item too). */
 static int get_string(JsonObject *o, const char *key, const char *where, char **out,
@@ -197,7 +183,7 @@ static int get_string(JsonObject *o, const char *key, const char *where, char **
     if (!n) return baldro_error_set(err, BALDRO_EINVAL, "%s: %s: missing", where, key);
     if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
         return baldro_error_set(err, BALDRO_EINVAL, "%s: %s: expected a string, got %s", where,
-                                key, node_kind(n));
+                                key, baldro_json_kind_name(n));
     *out = g_strdup(json_node_get_string(n));
     return BALDRO_OK;
 }
@@ -206,7 +192,7 @@ static int get_ids(JsonObject *o, const char *where, cli_item *it, baldro_error 
     JsonNode *n = json_object_get_member(o, "ids");
     if (!JSON_NODE_HOLDS_ARRAY(n))
         return baldro_error_set(err, BALDRO_EINVAL, "%s: ids: expected a list of token ids, "
-                                "got %s", where, node_kind(n));
+                                "got %s", where, baldro_json_kind_name(n));
     JsonArray *a = json_node_get_array(n);
     guint len = json_array_get_length(a);
     if (len == 0) return baldro_error_set(err, BALDRO_EINVAL, "%s: ids: empty list", where);
@@ -224,7 +210,7 @@ static int get_ids(JsonObject *o, const char *where, cli_item *it, baldro_error 
     if (!k) return baldro_error_set(err, BALDRO_EINVAL, "%s: loss_from: missing", where);
     if (baldro_json_int(k, &it->loss_from))
         return baldro_error_set(err, BALDRO_EINVAL, "%s: loss_from: expected an integer, got %s",
-                                where, node_kind(k));
+                                where, baldro_json_kind_name(k));
     return BALDRO_OK;
 }
 
@@ -243,7 +229,7 @@ static int parse_line(const char *text, size_t len, const char *where, unsigned 
     int rc = BALDRO_OK;
     if (!JSON_NODE_HOLDS_OBJECT(root)) {
         rc = baldro_error_set(err, BALDRO_EINVAL, "%s: line: expected an object, got %s", where,
-                              node_kind(root));
+                              baldro_json_kind_name(root));
         goto out;
     }
     JsonObject *o = json_node_get_object(root);

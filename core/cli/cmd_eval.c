@@ -31,6 +31,7 @@
 #include "eval/legacy_logs.h"
 #include "eval/tofu_suite.h"
 #include "io/json_strict.h"
+#include "io/json_write.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/progress.h"
@@ -265,20 +266,6 @@ static int read_reference(const baldro_registry *reg, const char *path, size_t w
     return rc;
 }
 
-static int write_json(JsonBuilder *b, const char *path, baldro_error *err) {
-    JsonGenerator *g = json_generator_new();
-    JsonNode *root = json_builder_get_root(b);
-    json_generator_set_root(g, root);
-    json_generator_set_pretty(g, TRUE);
-    gsize len = 0;
-    char *text = json_generator_to_data(g, &len);
-    int rc = baldro_write_file_atomic(path, text, len, err);
-    g_free(text);
-    json_node_unref(root);
-    g_object_unref(g);
-    return rc;
-}
-
 /* Runs the suite and writes TOFU_SUMMARY.json (and TOFU_EVAL.json when eval_too). */
 static int report(const baldro_registry *reg, const baldro_config *cfg,
                   const baldro_suite_input *in, const char *out_dir, int eval_too,
@@ -293,8 +280,8 @@ static int report(const baldro_registry *reg, const baldro_config *cfg,
         char *pe = g_build_filename(out_dir, "TOFU_EVAL.json", NULL);
         char *ps = g_build_filename(out_dir, "TOFU_SUMMARY.json", NULL);
         rc = baldro_mkdir_p(out_dir, err);
-        if (!rc && eb) rc = write_json(eb, pe, err);
-        if (!rc) rc = write_json(sb, ps, err);
+        if (!rc && eb) rc = baldro_json_write_atomic(eb, pe, err);
+        if (!rc) rc = baldro_json_write_atomic(sb, ps, err);
         g_free(pe);
         g_free(ps);
     }
@@ -401,7 +388,7 @@ static int aggregate(baldro_cli *cli, const char *log, const char *retain_logs,
     if (out_dir) {
         char *ps = g_build_filename(out_dir, "TOFU_SUMMARY.json", NULL);
         int wrc = baldro_mkdir_p(out_dir, &err);
-        if (!wrc) wrc = write_json(sb, ps, &err);
+        if (!wrc) wrc = baldro_json_write_atomic(sb, ps, &err);
         g_free(ps);
         if (wrc) {
             cli_error("eval: %s", err.msg);

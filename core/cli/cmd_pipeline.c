@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "io/json_write.h"
 #include "pipeline/step.h"
 #include "pipeline/summary.h"
 #include "report/report.h"
@@ -259,7 +260,9 @@ static baldro_config *finetune_view(pipeline *p, point *pt, baldro_error *err) {
     return c;
 }
 
-static int model_step(pipeline *p, point *pt, step_id id, baldro_error *err) {
+/* The target or retain model of a point: brought (pipeline.*_model) or fine-tuned with
+ * `ft`, the point's config as fine-tuning sees it. */
+static int model_step(point *pt, const baldro_config *ft, step_id id, baldro_error *err) {
     step *s = &pt->st[id];
     const char *brought = cfg_str(pt->cfg, id == ST_FT_TARGET ? "pipeline.target_model"
                                                              : "pipeline.retain_model");
@@ -280,14 +283,11 @@ static int model_step(pipeline *p, point *pt, step_id id, baldro_error *err) {
         s->inputs = g_strdup_printf("model = %s\n", brought);
         return BALDRO_OK;
     }
-    baldro_config *ft = finetune_view(p, pt, err);
-    if (!ft) return err->code ? err->code : BALDRO_EINVAL;
     s->name = g_strdup_printf("finetune-%s", split);
     char *up = g_strdup_printf("split = %s\n", split);
     s->inputs = baldro_step_inputs(ft, BALDRO_STEP_FINETUNE, s->name, up);
     s->hash = baldro_step_hash(s->inputs);
     g_free(up);
-    baldro_config_free(ft);
     return BALDRO_OK;
 }
 
@@ -305,7 +305,11 @@ static void eval_step(point *pt, step_id id, const char *name, const char *model
 static int identify(pipeline *p, baldro_error *err) {
     for (size_t i = 0; i < p->n_pts; i++) {
         point *pt = &p->pts[i];
-        if (model_step(p, pt, ST_FT_TARGET, err) || model_step(p, pt, ST_FT_RETAIN, err)) {
+        baldro_config *ft = finetune_view(p, pt, err);
+        int rc = ft ? model_step(pt, ft, ST_FT_TARGET, err) : (err->code ? err->code : BALDRO_EINVAL);
+        if (!rc) rc = model_step(pt, ft, ST_FT_RETAIN, err);
+        baldro_config_free(ft);
+        if (rc) {
             char *m = g_strdup(err->msg);
             baldro_error_set(err, err->code, "%s%s%s", p->n_axes ? pt->id : "",
                              p->n_axes ? ": " : "", m);
@@ -531,18 +535,9 @@ static int write_run_json(const pipeline *p, const point *pt, baldro_error *err)
     json_builder_set_member_name(b, "status");
     json_builder_add_string_value(b, pt->status);
     json_builder_end_object(b);
-    JsonGenerator *g = json_generator_new();
-    json_generator_set_pretty(g, TRUE);
-    JsonNode *root = json_builder_get_root(b);
-    json_generator_set_root(g, root);
-    gsize len = 0;
-    char *text = json_generator_to_data(g, &len);
     char *path = g_build_filename(pt->dir, "run.json", NULL);
-    int rc = baldro_write_file_atomic(path, text, len, err);
+    int rc = baldro_json_write_atomic(b, path, err);
     g_free(path);
-    g_free(text);
-    json_node_unref(root);
-    g_object_unref(g);
     g_object_unref(b);
     return rc;
 }
@@ -571,18 +566,9 @@ static int write_pipeline_json(const pipeline *p, const char *name, baldro_error
     for (size_t i = 0; i < p->n_pts; i++) json_builder_add_string_value(b, p->pts[i].id);
     json_builder_end_array(b);
     json_builder_end_object(b);
-    JsonGenerator *g = json_generator_new();
-    json_generator_set_pretty(g, TRUE);
-    JsonNode *root = json_builder_get_root(b);
-    json_generator_set_root(g, root);
-    gsize len = 0;
-    char *text = json_generator_to_data(g, &len);
     char *path = g_build_filename(p->exp_dir, "pipeline.json", NULL);
-    int rc = baldro_write_file_atomic(path, text, len, err);
+    int rc = baldro_json_write_atomic(b, path, err);
     g_free(path);
-    g_free(text);
-    json_node_unref(root);
-    g_object_unref(g);
     g_object_unref(b);
     return rc;
 }

@@ -105,20 +105,6 @@ static int is_blank(const char *s, size_t n) {
 
 /* ---- one JSON line -------------------------------------------------------------------- */
 
-static const char *node_kind(JsonNode *n) {
-    switch (json_node_get_node_type(n)) {
-    case JSON_NODE_OBJECT: return "an object";
-    case JSON_NODE_ARRAY: return "a list";
-    case JSON_NODE_NULL: return "null";
-    case JSON_NODE_VALUE:
-        switch (json_node_get_value_type(n)) {
-        case G_TYPE_STRING: return "a string";
-        case G_TYPE_BOOLEAN: return "a boolean";
-        default: return "a number";
-        }
-    }
-    return "something else";
-}
 
 static int is_string(JsonNode *n) {
     return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING;
@@ -139,7 +125,7 @@ static int get_text(JsonObject *o, const char *key, int required, const char *wh
     if (JSON_NODE_HOLDS_NULL(n) && !required) return BALDRO_OK;
     if (!is_string(n))
         return baldro_error_set(err, BALDRO_EINVAL, "%s: %s: expected a string, got %s", where,
-                                key, node_kind(n));
+                                key, baldro_json_kind_name(n));
     const char *s = json_node_get_string(n);
     if (!s || !*s) return baldro_error_set(err, BALDRO_EINVAL, "%s: %s: empty string", where, key);
     *out = s;
@@ -162,7 +148,7 @@ static int add_item(split_build *b, JsonNode *root, size_t lineno, const char *w
     if (!JSON_NODE_HOLDS_OBJECT(root))
         return baldro_error_set(err, BALDRO_EINVAL,
                                 "%s: expected one JSON object per line, got %s", where,
-                                node_kind(root));
+                                baldro_json_kind_name(root));
     JsonObject *o = json_node_get_object(root);
     baldro_tofu_item it = { .line = lineno };
     const char *q, *a, *pa, *pq, *opt[4];
@@ -191,7 +177,7 @@ static int add_item(split_build *b, JsonNode *root, size_t lineno, const char *w
         if (!JSON_NODE_HOLDS_ARRAY(pn))
             return baldro_error_set(err, BALDRO_EINVAL,
                                     "%s: perturbed_answer: expected a list of strings, got %s",
-                                    where, node_kind(pn));
+                                    where, baldro_json_kind_name(pn));
         pl = json_node_get_array(pn);
         guint np = json_array_get_length(pl);
         if (np == 0)
@@ -202,7 +188,7 @@ static int add_item(split_build *b, JsonNode *root, size_t lineno, const char *w
             if (!is_string(e))
                 return baldro_error_set(err, BALDRO_EINVAL,
                                         "%s: perturbed_answer[%u]: expected a string, got %s",
-                                        where, k, node_kind(e));
+                                        where, k, baldro_json_kind_name(e));
             const char *t = json_node_get_string(e);
             if (!t || !*t)
                 return baldro_error_set(err, BALDRO_EINVAL,

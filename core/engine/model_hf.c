@@ -10,6 +10,7 @@
 
 #include "engine/model_load.h"
 #include "io/json_strict.h"
+#include "io/json_write.h"
 #include "io/safetensors.h"
 #include "util/fsutil.h"
 
@@ -156,18 +157,9 @@ static int write_weights(baldro_model *m, const char *dir, size_t max_bytes, bal
     json_builder_end_object(jb);
     json_builder_end_object(jb);
     if (rc == BALDRO_OK && shards > 1) {
-        JsonGenerator *gen = json_generator_new();
-        JsonNode *root = json_builder_get_root(jb);
-        json_generator_set_root(gen, root);
-        json_generator_set_pretty(gen, TRUE);
-        gsize len = 0;
-        char *txt = json_generator_to_data(gen, &len);
         char *path = g_build_filename(dir, "model.safetensors.index.json", NULL);
-        rc = baldro_write_file_atomic(path, txt, len, err);
+        rc = baldro_json_write_atomic(jb, path, err);
         g_free(path);
-        g_free(txt);
-        json_node_unref(root);
-        g_object_unref(gen);
     }
     g_object_unref(jb);
     g_free(shard_of);

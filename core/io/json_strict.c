@@ -337,3 +337,18 @@ int baldro_json_int(JsonNode *node, int64_t *out) {
     *out = json_node_get_int(node);
     return 0;
 }
+
+const char *baldro_json_kind_name(JsonNode *n) {
+    switch (json_node_get_node_type(n)) {
+    case JSON_NODE_OBJECT: return "an object";
+    case JSON_NODE_ARRAY: return "a list";
+    case JSON_NODE_NULL: return "null";
+    case JSON_NODE_VALUE:
+        switch (json_node_get_value_type(n)) {
+        case G_TYPE_STRING: return "a string";
+        case G_TYPE_BOOLEAN: return "a boolean";
+        default: return "a number";
+        }
+    }
+    return "something else";
+}

@@ -33,4 +33,8 @@ JsonNode *baldro_json_parse(const char *text, size_t len, const char *file,
 /* A JSON integer node as int64; 0 on success, -1 if the node is not an integer. */
 int baldro_json_int(JsonNode *node, int64_t *out);
 
+/* What a node is, for messages: "an object", "a list", "null", "a string", "a boolean",
+ * "a number". */
+const char *baldro_json_kind_name(JsonNode *n);
+
 #endif /* BALDRO_CORE_IO_JSON_STRICT_H */

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/json_write.h"
 #include "util/fsutil.h"
 
 int baldro_step_apply_finetune(baldro_config *cfg, baldro_error *err) {
@@ -183,18 +184,9 @@ int baldro_step_write(const char *dir, const char *name, const char *status, con
     g_strfreev(lines);
     json_builder_end_array(b);
     json_builder_end_object(b);
-    JsonGenerator *g = json_generator_new();
-    json_generator_set_pretty(g, TRUE);
-    JsonNode *root = json_builder_get_root(b);
-    json_generator_set_root(g, root);
-    gsize len = 0;
-    char *text = json_generator_to_data(g, &len);
     char *path = g_build_filename(dir, "step.json", NULL);
-    int rc = baldro_write_file_atomic(path, text, len, err);
+    int rc = baldro_json_write_atomic(b, path, err);
     g_free(path);
-    g_free(text);
-    json_node_unref(root);
-    g_object_unref(g);
     g_object_unref(b);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/json_write.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 
@@ -333,25 +334,15 @@ int baldro_summary_write(const char *dir, const baldro_sweep_axis *axes, size_t 
         json_builder_end_object(b);
     }
     json_builder_end_object(b);
-    JsonGenerator *gen = json_generator_new();
-    json_generator_set_pretty(gen, TRUE);
-    JsonNode *root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    gsize jlen = 0;
-    char *json = json_generator_to_data(gen, &jlen);
-
     int rc = BALDRO_OK;
     const char *names[] = {"summary.csv", "summary.md", "summary.json"};
-    const char *texts[] = {csv->str, md->str, json};
-    size_t lens[] = {csv->len, md->len, jlen};
+    const GString *texts[] = {csv, md, NULL};
     for (int f = 0; f < 3 && rc == BALDRO_OK; f++) {
         char *p = g_build_filename(dir, names[f], NULL);
-        rc = baldro_write_file_atomic(p, texts[f], lens[f], err);
+        rc = texts[f] ? baldro_write_file_atomic(p, texts[f]->str, texts[f]->len, err)
+                      : baldro_json_write_atomic(b, p, err);
         g_free(p);
     }
-    g_free(json);
-    json_node_unref(root);
-    g_object_unref(gen);
     g_object_unref(b);
     g_string_free(md, TRUE);
     g_string_free(csv, TRUE);
